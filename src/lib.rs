@@ -1,0 +1,10 @@
+//! huanjie (换届): workflow orchestration for grassroots elections.
+
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod org;
+pub mod pagination;
+pub mod web;
