@@ -73,6 +73,10 @@ impl AppError {
         Self::new(ErrorKind::NotFound, "not_found", format!("{entity} {id} 不存在"))
     }
 
+    pub fn no_route(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, "not_found", message)
+    }
+
     pub fn payload_too_large(limit_bytes: usize) -> Self {
         Self::new(
             ErrorKind::PayloadTooLarge,

@@ -1,1 +1,247 @@
-fn main() {}
+//! The `huanjie` command: the server and the office's command-line tools.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use huanjie::audit::WriteContext;
+use huanjie::clock::{Clock, SystemClock};
+use huanjie::config::{Config, Overrides};
+use huanjie::error::AppError;
+use huanjie::org::import::{self, yaml, ImportReport};
+
+/// A small bundled township (河湾乡, 17 villages in 4 districts) for trying the server out.
+const DEMO_TABLE: &[u8] = include_bytes!("../tests/fixtures/hewan-17-villages.csv");
+const DEMO_TOWNSHIP: &str = "河湾乡";
+
+#[derive(Parser)]
+#[command(name = "huanjie", version, about = "换届: 基层换届选举工作流程服务器 (workflow server for grassroots elections)")]
+struct Cli {
+    /// TOML configuration file. Every setting can also be given as an environment variable
+    /// HUANJIE_<KEY> (HUANJIE_DATABASE_URL, HUANJIE_TIMEZONE, HUANJIE_SMTP_HOST …).
+    #[arg(long, global = true, value_name = "FILE", env = "HUANJIE_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Directory for the embedded SQLite database and outgoing mail [default: ./data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: DATA_DIR/huanjie.db]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (JSON API under /api/v1, health check at /healthz).
+    ///
+    /// With no configuration at all it starts on an embedded SQLite file in the data directory.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+        /// Load the demo township (河湾乡) when the database has no organisation yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema, then exit (the server also does this at start).
+    Migrate,
+    /// Import the 三包 responsibility table (XLSX or CSV) or an organisation file (YAML).
+    ///
+    /// Shows what would be created and changed; without --dry-run it then writes all of it in
+    /// one transaction, or nothing if any row is wrong. Importing the same file twice changes
+    /// nothing the second time.
+    Import {
+        /// The table (.xlsx, .csv) or organisation file (.yaml, .yml)
+        file: PathBuf,
+        /// The township the table belongs to (required for XLSX and CSV)
+        #[arg(long, value_name = "NAME")]
+        township: Option<String>,
+        /// Which worksheet to read [default: the first visible one]
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
+        /// Only show the changes; write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export data in a re-importable form.
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportWhat {
+    /// The organisation and its 三包 assignments as a YAML file
+    Org {
+        /// Write to this file instead of standard output
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HUANJIE_LOG").unwrap_or_else(|_| "info,actix_server=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("错误: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let bind = match &cli.command {
+        Command::Serve { bind, .. } => bind.clone(),
+        _ => None,
+    };
+    let overrides = Overrides { bind, data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone() };
+    let config = Config::load(cli.config.as_deref(), &overrides).map_err(|e| e.to_string())?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let show = |e: AppError| match &e.cause {
+        Some(cause) => format!("{} ({cause})", e.message),
+        None => match &e.details {
+            Some(details) => format!("{}\n{}", e.message, render_details(details)),
+            None => e.message,
+        },
+    };
+    match cli.command {
+        Command::Serve { demo, .. } => {
+            let pool = huanjie::db::connect(&config.database_url, config.database_pool_size).map_err(show)?;
+            if demo {
+                load_demo(&pool, clock.as_ref()).map_err(show)?;
+            }
+            serve(config, pool, clock).map_err(|e| format!("服务器异常退出: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
+            drop(pool);
+            println!("数据库已是最新结构: {}", config.database_url);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { file, township, sheet, dry_run } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("无法读取 {}: {e}", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            let plan = import::read_source(&bytes, name.as_deref(), township.as_deref(), sheet.as_deref())
+                .map_err(|e| format!("{}: {}", file.display(), show(e)))?;
+            let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
+            let mut conn = pool.get().map_err(|e| show(e.into()))?;
+            let ctx = WriteContext::new(cli_actor(), clock.now_naive());
+            let report = import::run(&mut conn, &ctx, &file.display().to_string(), &plan, !dry_run).map_err(show)?;
+            print_report(&report, dry_run);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { what: ExportWhat::Org { output } } => {
+            let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
+            let mut conn = pool.get().map_err(|e| show(e.into()))?;
+            let text = yaml::to_yaml(&yaml::export(&mut conn).map_err(show)?).map_err(show)?;
+            match output {
+                Some(path) => std::fs::write(&path, text).map_err(|e| format!("无法写入 {}: {e}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Who ran a command-line write, for the event log.
+fn cli_actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+fn render_details(details: &serde_json::Value) -> String {
+    match details.as_array() {
+        Some(items) => items
+            .iter()
+            .map(|item| {
+                let field = |k: &str| item.get(k).map(|v| v.to_string().trim_matches('"').to_owned());
+                let mut at = Vec::new();
+                if let Some(r) = field("row") {
+                    at.push(format!("第{r}行"));
+                }
+                if let Some(c) = field("column") {
+                    at.push(match field("header") {
+                        Some(h) => format!("{c}列({h})"),
+                        None => format!("{c}列"),
+                    });
+                }
+                if let Some(p) = field("path").or_else(|| field("field")) {
+                    at.push(p);
+                }
+                let message = field("message").unwrap_or_default();
+                if at.is_empty() {
+                    format!("  - {message}")
+                } else {
+                    format!("  - {}: {message}", at.join(" "))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => details.to_string(),
+    }
+}
+
+fn print_report(report: &ImportReport, dry_run: bool) {
+    for w in &report.warnings {
+        println!("提示: {w}");
+    }
+    for c in &report.changes {
+        println!("  {}", c.text);
+    }
+    let s = report.summary;
+    println!(
+        "单元: 新增 {} 修改 {}; 人员: 新增 {} 修改 {}; 包保关系: 新增 {} 修改 {} 结束 {}",
+        s.units_created, s.units_changed, s.people_created, s.people_changed, s.assignments_created, s.assignments_changed, s.assignments_ended
+    );
+    if s.is_empty() {
+        println!("与系统中的数据一致, 没有需要修改的内容。");
+    } else if dry_run {
+        println!("预览 (--dry-run): 未写入任何数据。");
+    } else {
+        println!("已导入 (批次 {})。", report.batch_id.as_deref().unwrap_or("-"));
+    }
+}
+
+fn load_demo(pool: &huanjie::db::Pool, clock: &dyn Clock) -> Result<(), AppError> {
+    use diesel::prelude::*;
+    use huanjie::db::schema::units;
+    let mut conn = pool.get()?;
+    let existing: i64 = units::table.count().get_result(&mut conn)?;
+    if existing > 0 {
+        tracing::info!("database already holds an organisation; --demo loads nothing");
+        return Ok(());
+    }
+    let plan = import::read_source(DEMO_TABLE, Some("hewan-17-villages.csv"), Some(DEMO_TOWNSHIP), None)?;
+    let ctx = WriteContext::new("demo", clock.now_naive());
+    let report = import::run(&mut conn, &ctx, "demo", &plan, true)?;
+    tracing::info!(units = report.summary.units_created, people = report.summary.people_created, "demo township {DEMO_TOWNSHIP} loaded");
+    Ok(())
+}
+
+#[actix_web::main]
+async fn serve(config: Config, pool: huanjie::db::Pool, clock: Arc<dyn Clock>) -> std::io::Result<()> {
+    let bind = config.bind;
+    tracing::info!(%bind, database = %config.database_url, public_url = %config.public_url, "huanjie listening");
+    let state = huanjie::web::AppState { pool, clock, config: Arc::new(config) };
+    actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
+            .configure(huanjie::web::configure(state.clone()))
+    })
+    .bind(bind)?
+    .run()
+    .await
+}

@@ -587,3 +587,48 @@ pub fn run(conn: &mut DbConnection, ctx: &WriteContext, source: &str, plan: &Org
         })
     })
 }
+
+/// The formats an organisation can be imported from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Xlsx,
+    Csv,
+    Yaml,
+}
+
+impl SourceFormat {
+    /// XLSX is known by its bytes; YAML and CSV, both text, by the file name.
+    pub fn detect(bytes: &[u8], file_name: Option<&str>) -> SourceFormat {
+        let lower = file_name.unwrap_or_default().to_ascii_lowercase();
+        if table::is_xlsx(bytes) {
+            SourceFormat::Xlsx
+        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            SourceFormat::Yaml
+        } else {
+            SourceFormat::Csv
+        }
+    }
+}
+
+/// Reads an uploaded or local file into a plan. Spreadsheets need the township they describe.
+pub fn read_source(
+    bytes: &[u8],
+    file_name: Option<&str>,
+    township: Option<&str>,
+    sheet: Option<&str>,
+) -> Result<OrgPlan, AppError> {
+    let plan = match SourceFormat::detect(bytes, file_name) {
+        SourceFormat::Yaml => {
+            let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+                .map_err(|e| rejected(vec![Problem::general(format!("YAML 文件不是 UTF-8 编码: 第 {} 字节处", e.valid_up_to()))]))?;
+            yaml::read(text)
+        }
+        SourceFormat::Xlsx | SourceFormat::Csv => {
+            let township = township.map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
+                AppError::validation(vec![crate::error::FieldError::new("township", "导入三包表格时必须指定乡镇名称")])
+            })?;
+            table::read(bytes, township, sheet)
+        }
+    };
+    plan.map_err(rejected)
+}
