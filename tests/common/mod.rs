@@ -1,0 +1,159 @@
+//! Test harness: a fresh app on a fresh database per test, on SQLite always and on PostgreSQL
+//! when `TEST_DATABASE_URL` points at a server (CI sets it).
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use actix_web::{test, App};
+use chrono::{TimeZone, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use huanjie::clock::FixedClock;
+use huanjie::config::{Config, Overrides};
+use huanjie::db::{self, DatabaseUrl, DbConnection};
+use huanjie::web::{configure, AppState};
+
+/// A database that lives as long as the test.
+pub enum TestDb {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    /// Creates an empty database and returns it with its URL.
+    pub fn create() -> (TestDb, DatabaseUrl) {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => {
+                let name = format!("huanjie_test_{}", uuid::Uuid::now_v7().simple());
+                let mut admin = PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL must reach a PostgreSQL server");
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+                let url = DatabaseUrl::Postgres(format!("{base}/{name}"));
+                (TestDb::Postgres { admin_url, name }, url)
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = DatabaseUrl::Sqlite(dir.path().join("huanjie.db"));
+                (TestDb::Sqlite(dir), url)
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: FixedClock,
+    pub url: DatabaseUrl,
+    // Dropped last, after the pool in `state`.
+    _db: TestDb,
+}
+
+pub fn start_time() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 10, 1, 1, 0, 0).unwrap()
+}
+
+impl TestApp {
+    pub fn new() -> TestApp {
+        let (db_guard, url) = TestDb::create();
+        let pool = db::connect(&url, 4).expect("connect and migrate");
+        let config = Config::load_from(None, Vec::new(), &Overrides { database_url: Some(url.to_string()), ..Default::default() })
+            .expect("default config");
+        let clock = FixedClock::new(start_time());
+        let state = AppState { pool, clock: Arc::new(clock.clone()), config: Arc::new(config) };
+        TestApp { state, clock, url, _db: db_guard }
+    }
+
+    pub fn conn(&self) -> db::PooledConnection {
+        self.state.pool.get().expect("connection")
+    }
+
+    pub async fn call(&self, req: test::TestRequest) -> (u16, Value) {
+        let app = test::init_service(App::new().configure(configure(self.state.clone()))).await;
+        let resp = test::call_service(&app, req.to_request()).await;
+        let status = resp.status().as_u16();
+        let body = test::read_body(resp).await;
+        let value = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(test::TestRequest::get().uri(&encode_uri(path))).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(test::TestRequest::post().uri(path).set_json(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(test::TestRequest::patch().uri(path).set_json(body)).await
+    }
+
+    /// Uploads a file to the import endpoint as a browser form would.
+    pub async fn upload(&self, query: &str, file_name: &str, bytes: &[u8]) -> (u16, Value) {
+        let boundary = "huanjieTestBoundary7MA4YWxk";
+        let mut body = Vec::new();
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = test::TestRequest::post()
+            .uri(&encode_uri(&format!("/api/v1/imports{query}")))
+            .insert_header(("content-type", format!("multipart/form-data; boundary={boundary}")))
+            .set_payload(body);
+        self.call(req).await
+    }
+
+    /// Counts rows of a table, to show that a refused request wrote nothing.
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.conn();
+        let conn: &mut DbConnection = &mut conn;
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<N>(conn)
+            .expect("count")
+            .n
+    }
+}
+
+/// Percent-encodes the non-ASCII bytes of a URI, as a browser does with Chinese names.
+pub fn encode_uri(path: &str) -> String {
+    path.bytes()
+        .map(|b| if b.is_ascii() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
+}
+
+/// Creates a unit over the API and returns its id.
+pub async fn unit(app: &TestApp, parent: Option<&str>, level: &str, name: &str) -> String {
+    let (status, body) = app.post("/api/v1/units", serde_json::json!({ "parent_id": parent, "level": level, "name": name })).await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+pub async fn person(app: &TestApp, name: &str) -> String {
+    let (status, body) = app.post("/api/v1/people", serde_json::json!({ "name": name })).await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
