@@ -206,7 +206,11 @@ pub struct Current {
 pub fn load_current(conn: &mut DbConnection, plan: &OrgPlan) -> Result<Current, AppError> {
     let units: Vec<Unit> = units::table.select(Unit::as_select()).load(conn)?;
     let names: Vec<String> = plan.people.iter().map(|p| p.name.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let ids: Vec<String> = plan.people.iter().filter_map(|p| p.id.clone()).collect();
+    // People named by id, and everyone holding a role now, so that a preview can say whose
+    // role ends.
+    let mut ids: Vec<String> = plan.people.iter().filter_map(|p| p.id.clone()).collect();
+    let holders: Vec<String> = assignments::table.filter(assignments::active.eq(true)).select(assignments::person_id).distinct().load(conn)?;
+    ids.extend(holders);
     let mut found: Vec<Person> = Vec::new();
     for chunk in names.chunks(500) {
         found.extend(people::table.filter(people::name.eq_any(chunk)).select(Person::as_select()).load(conn)?);

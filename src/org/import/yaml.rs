@@ -38,7 +38,7 @@ pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct OrgFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub people: Vec<PersonEntry>,
     pub units: Vec<UnitEntry>,
 }
@@ -64,10 +64,19 @@ pub struct UnitEntry {
     pub level: Level,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_as_empty")]
     pub roles: BTreeMap<String, Vec<String>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_empty")]
     pub children: Vec<UnitEntry>,
+}
+
+/// `roles:` with nothing under it, as left behind after deleting its last entry, means empty.
+fn null_as_empty<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 fn at(path: &str) -> Location {
