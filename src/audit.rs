@@ -108,7 +108,9 @@ pub fn record<B: Serialize, A: Serialize>(
     after: Option<&A>,
 ) -> Result<(), AppError> {
     let event = NewEvent::new(ctx, action, entity_type, entity_id, before, after);
-    diesel::insert_into(events::table).values(&event).execute(conn)?;
+    diesel::insert_into(events::table)
+        .values(&event)
+        .execute(conn)?;
     Ok(())
 }
 

@@ -49,5 +49,8 @@ impl Clock for FixedClock {
 
 /// Serialises a stored UTC instant with its `Z`, so clients never guess the zone.
 pub fn serialize_utc<S: serde::Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    s.serialize_str(
+        &t.and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    )
 }

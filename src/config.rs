@@ -136,9 +136,9 @@ fn read_file(path: &Path, raw: &mut RawConfig) -> Result<(), ConfigError> {
     let source = Source::File(path.to_owned());
     let text = std::fs::read_to_string(path)
         .map_err(|e| error("--config", &source, format!("无法读取: {e}")))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| error("--config", &source, format!("不是有效的 TOML: {e}")))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        error("--config", &source, format!("不是有效的 TOML: {e}"))
+    })?;
     flatten(&table, "", &source, raw)
 }
 
@@ -226,7 +226,11 @@ impl Config {
             raw.set("bind", v.clone(), Source::Flag("--bind"));
         }
         if let Some(v) = &overrides.data_dir {
-            raw.set("data_dir", v.display().to_string(), Source::Flag("--data-dir"));
+            raw.set(
+                "data_dir",
+                v.display().to_string(),
+                Source::Flag("--data-dir"),
+            );
         }
         if let Some(v) = &overrides.database_url {
             raw.set("database_url", v.clone(), Source::Flag("--database-url"));
@@ -235,16 +239,25 @@ impl Config {
     }
 
     fn validate(raw: &RawConfig) -> Result<Config, ConfigError> {
-        let bind_text = raw.get("bind").map(|(v, _)| v.as_str()).unwrap_or(DEFAULT_BIND);
+        let bind_text = raw
+            .get("bind")
+            .map(|(v, _)| v.as_str())
+            .unwrap_or(DEFAULT_BIND);
         let bind: SocketAddr = match raw.get("bind") {
             Some((v, src)) => v.trim().parse().map_err(|_| {
-                error("bind", src, format!("\"{v}\" 不是 IP:端口 形式的地址, 例如 {DEFAULT_BIND}"))
+                error(
+                    "bind",
+                    src,
+                    format!("\"{v}\" 不是 IP:端口 形式的地址, 例如 {DEFAULT_BIND}"),
+                )
             })?,
             None => DEFAULT_BIND.parse().expect("default bind address parses"),
         };
 
         let data_dir = match raw.get("data_dir") {
-            Some((v, src)) if v.trim().is_empty() => return Err(error("data_dir", src, "不能为空")),
+            Some((v, src)) if v.trim().is_empty() => {
+                return Err(error("data_dir", src, "不能为空"))
+            }
             Some((v, _)) => PathBuf::from(v.trim()),
             None => PathBuf::from(DEFAULT_DATA_DIR),
         };
@@ -257,14 +270,24 @@ impl Config {
         let database_pool_size = match raw.get("database_pool_size") {
             Some((v, src)) => match v.trim().parse::<u32>() {
                 Ok(n) if (1..=256).contains(&n) => n,
-                _ => return Err(error("database_pool_size", src, format!("\"{v}\" 应为 1 到 256 之间的整数"))),
+                _ => {
+                    return Err(error(
+                        "database_pool_size",
+                        src,
+                        format!("\"{v}\" 应为 1 到 256 之间的整数"),
+                    ))
+                }
             },
             None => 8,
         };
 
         let timezone: Tz = match raw.get("timezone") {
             Some((v, src)) => v.trim().parse().map_err(|_| {
-                error("timezone", src, format!("未知时区 \"{v}\", 应为 IANA 时区名, 例如 {DEFAULT_TIMEZONE}"))
+                error(
+                    "timezone",
+                    src,
+                    format!("未知时区 \"{v}\", 应为 IANA 时区名, 例如 {DEFAULT_TIMEZONE}"),
+                )
             })?,
             None => DEFAULT_TIMEZONE.parse().expect("default time zone parses"),
         };
@@ -314,14 +337,26 @@ fn validate_smtp(raw: &RawConfig) -> Result<Option<SmtpConfig>, ConfigError> {
             "starttls" => SmtpSecurity::StartTls,
             "tls" => SmtpSecurity::Tls,
             "plain" | "none" => SmtpSecurity::Plain,
-            _ => return Err(error("smtp.security", src, format!("\"{v}\" 应为 starttls, tls 或 plain"))),
+            _ => {
+                return Err(error(
+                    "smtp.security",
+                    src,
+                    format!("\"{v}\" 应为 starttls, tls 或 plain"),
+                ))
+            }
         },
         None => SmtpSecurity::StartTls,
     };
     let port = match raw.get("smtp.port") {
         Some((v, src)) => match v.trim().parse::<u16>() {
             Ok(p) if p > 0 => p,
-            _ => return Err(error("smtp.port", src, format!("\"{v}\" 应为 1 到 65535 之间的端口号"))),
+            _ => {
+                return Err(error(
+                    "smtp.port",
+                    src,
+                    format!("\"{v}\" 应为 1 到 65535 之间的端口号"),
+                ))
+            }
         },
         None => security.default_port(),
     };
@@ -331,14 +366,28 @@ fn validate_smtp(raw: &RawConfig) -> Result<Option<SmtpConfig>, ConfigError> {
         }
         None => {
             let (_, src) = raw.get("smtp.host").expect("checked above");
-            return Err(error("smtp.from", src, "配置了 smtp.host 时必须设置发件地址 smtp.from"));
+            return Err(error(
+                "smtp.from",
+                src,
+                "配置了 smtp.host 时必须设置发件地址 smtp.from",
+            ));
         }
     };
-    let username = raw.get("smtp.username").map(|(v, _)| v.clone()).filter(|v| !v.is_empty());
-    let password = raw.get("smtp.password").map(|(v, _)| v.clone()).filter(|v| !v.is_empty());
+    let username = raw
+        .get("smtp.username")
+        .map(|(v, _)| v.clone())
+        .filter(|v| !v.is_empty());
+    let password = raw
+        .get("smtp.password")
+        .map(|(v, _)| v.clone())
+        .filter(|v| !v.is_empty());
     if let (Some(_), None) = (&username, &password) {
         let (_, src) = raw.get("smtp.username").expect("username present");
-        return Err(error("smtp.password", src, "设置了 smtp.username 但缺少 smtp.password"));
+        return Err(error(
+            "smtp.password",
+            src,
+            "设置了 smtp.username 但缺少 smtp.password",
+        ));
     }
     Ok(Some(SmtpConfig {
         host: host.trim().to_owned(),
@@ -355,14 +404,20 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_run_on_embedded_sqlite() {
         let c = Config::load_from(None, env(&[]), &Overrides::default()).unwrap();
         assert_eq!(c.bind.to_string(), DEFAULT_BIND);
-        assert_eq!(c.database_url, DatabaseUrl::Sqlite(PathBuf::from("./data/huanjie.db")));
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("./data/huanjie.db"))
+        );
         assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert!(c.smtp.is_none());
@@ -375,15 +430,27 @@ mod tests {
         std::fs::write(&file, "bind = \"127.0.0.1:1000\"\ntimezone = \"Asia/Urumqi\"\n[smtp]\nhost = \"mail.local\"\nfrom = \"xjb@example.cn\"\nport = 2525\n").unwrap();
         let c = Config::load_from(
             Some(&file),
-            env(&[("HUANJIE_BIND", "127.0.0.1:2000"), ("HUANJIE_DATA_DIR", "/srv/hj")]),
-            &Overrides { bind: Some("127.0.0.1:3000".into()), ..Default::default() },
+            env(&[
+                ("HUANJIE_BIND", "127.0.0.1:2000"),
+                ("HUANJIE_DATA_DIR", "/srv/hj"),
+            ]),
+            &Overrides {
+                bind: Some("127.0.0.1:3000".into()),
+                ..Default::default()
+            },
         )
         .unwrap();
         assert_eq!(c.bind.port(), 3000);
         assert_eq!(c.timezone, chrono_tz::Asia::Urumqi);
-        assert_eq!(c.database_url, DatabaseUrl::Sqlite(PathBuf::from("/srv/hj/huanjie.db")));
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("/srv/hj/huanjie.db"))
+        );
         let smtp = c.smtp.unwrap();
-        assert_eq!((smtp.host.as_str(), smtp.port, smtp.security), ("mail.local", 2525, SmtpSecurity::StartTls));
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port, smtp.security),
+            ("mail.local", 2525, SmtpSecurity::StartTls)
+        );
     }
 
     #[test]
@@ -398,7 +465,8 @@ mod tests {
             ("HUANJIE_TIMEZNOE", "Asia/Shanghai", "HUANJIE_TIMEZNOE"),
         ];
         for (var, value, key) in cases {
-            let err = Config::load_from(None, env(&[(var, value)]), &Overrides::default()).unwrap_err();
+            let err =
+                Config::load_from(None, env(&[(var, value)]), &Overrides::default()).unwrap_err();
             assert_eq!(&err.key, key, "{var}={value}: {err}");
             assert!(err.to_string().contains(key), "{err}");
         }
@@ -406,14 +474,29 @@ mod tests {
 
     #[test]
     fn smtp_section_is_checked_as_a_whole() {
-        let with = |pairs: &[(&str, &str)]| Config::load_from(None, env(pairs), &Overrides::default());
+        let with =
+            |pairs: &[(&str, &str)]| Config::load_from(None, env(pairs), &Overrides::default());
         let err = with(&[("HUANJIE_SMTP_HOST", "mail.local")]).unwrap_err();
         assert_eq!(err.key, "smtp.from");
-        let err = with(&[("HUANJIE_SMTP_HOST", "m"), ("HUANJIE_SMTP_FROM", "not-an-address")]).unwrap_err();
+        let err = with(&[
+            ("HUANJIE_SMTP_HOST", "m"),
+            ("HUANJIE_SMTP_FROM", "not-an-address"),
+        ])
+        .unwrap_err();
         assert_eq!(err.key, "smtp.from");
-        let err = with(&[("HUANJIE_SMTP_HOST", "m"), ("HUANJIE_SMTP_FROM", "a@b.cn"), ("HUANJIE_SMTP_SECURITY", "ssl3")]).unwrap_err();
+        let err = with(&[
+            ("HUANJIE_SMTP_HOST", "m"),
+            ("HUANJIE_SMTP_FROM", "a@b.cn"),
+            ("HUANJIE_SMTP_SECURITY", "ssl3"),
+        ])
+        .unwrap_err();
         assert_eq!(err.key, "smtp.security");
-        let ok = with(&[("HUANJIE_SMTP_HOST", "m"), ("HUANJIE_SMTP_FROM", "a@b.cn"), ("HUANJIE_SMTP_SECURITY", "tls")]).unwrap();
+        let ok = with(&[
+            ("HUANJIE_SMTP_HOST", "m"),
+            ("HUANJIE_SMTP_FROM", "a@b.cn"),
+            ("HUANJIE_SMTP_SECURITY", "tls"),
+        ])
+        .unwrap();
         assert_eq!(ok.smtp.unwrap().port, 465);
     }
 

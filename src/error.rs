@@ -70,7 +70,11 @@ impl AppError {
     }
 
     pub fn not_found(entity: &str, id: &str) -> Self {
-        Self::new(ErrorKind::NotFound, "not_found", format!("{entity} {id} 不存在"))
+        Self::new(
+            ErrorKind::NotFound,
+            "not_found",
+            format!("{entity} {id} 不存在"),
+        )
     }
 
     pub fn no_route(message: impl Into<String>) -> Self {
@@ -96,7 +100,11 @@ impl AppError {
     }
 
     pub fn internal(cause: impl Into<String>) -> Self {
-        let mut e = Self::new(ErrorKind::Internal, "internal", "服务器内部错误, 请稍后重试");
+        let mut e = Self::new(
+            ErrorKind::Internal,
+            "internal",
+            "服务器内部错误, 请稍后重试",
+        );
         e.cause = Some(cause.into());
         e
     }
@@ -130,11 +138,8 @@ impl From<diesel::result::Error> for AppError {
                 err
             }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
-                let mut err = AppError::new(
-                    ErrorKind::Unavailable,
-                    "busy",
-                    "数据库繁忙, 请稍后重试",
-                );
+                let mut err =
+                    AppError::new(ErrorKind::Unavailable, "busy", "数据库繁忙, 请稍后重试");
                 err.cause = Some(info.message().to_owned());
                 err
             }
@@ -145,7 +150,11 @@ impl From<diesel::result::Error> for AppError {
 
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        let mut err = AppError::new(ErrorKind::Unavailable, "unavailable", "数据库暂时不可用, 请稍后重试");
+        let mut err = AppError::new(
+            ErrorKind::Unavailable,
+            "unavailable",
+            "数据库暂时不可用, 请稍后重试",
+        );
         err.cause = Some(format!("pool: {e}"));
         err
     }

@@ -17,7 +17,11 @@ const DEMO_TABLE: &[u8] = include_bytes!("../tests/fixtures/hewan-17-villages.cs
 const DEMO_TOWNSHIP: &str = "河湾乡";
 
 #[derive(Parser)]
-#[command(name = "huanjie", version, about = "换届: 基层换届选举工作流程服务器 (workflow server for grassroots elections)")]
+#[command(
+    name = "huanjie",
+    version,
+    about = "换届: 基层换届选举工作流程服务器 (workflow server for grassroots elections)"
+)]
 struct Cli {
     /// TOML configuration file. Every setting can also be given as an environment variable
     /// HUANJIE_<KEY> (HUANJIE_DATABASE_URL, HUANJIE_TIMEZONE, HUANJIE_SMTP_HOST …).
@@ -88,7 +92,10 @@ enum ExportWhat {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HUANJIE_LOG").unwrap_or_else(|_| "info,actix_server=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUANJIE_LOG")
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -106,7 +113,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Serve { bind, .. } => bind.clone(),
         _ => None,
     };
-    let overrides = Overrides { bind, data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone() };
+    let overrides = Overrides {
+        bind,
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
     let config = Config::load(cli.config.as_deref(), &overrides).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let show = |e: AppError| match &e.cause {
@@ -118,7 +129,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     };
     match cli.command {
         Command::Serve { demo, .. } => {
-            let pool = huanjie::db::connect(&config.database_url, config.database_pool_size).map_err(show)?;
+            let pool = huanjie::db::connect(&config.database_url, config.database_pool_size)
+                .map_err(show)?;
             if demo {
                 load_demo(&pool, clock.as_ref()).map_err(show)?;
             }
@@ -131,24 +143,45 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("数据库已是最新结构: {}", config.database_url);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { file, township, sheet, dry_run } => {
-            let bytes = std::fs::read(&file).map_err(|e| format!("无法读取 {}: {e}", file.display()))?;
+        Command::Import {
+            file,
+            township,
+            sheet,
+            dry_run,
+        } => {
+            let bytes =
+                std::fs::read(&file).map_err(|e| format!("无法读取 {}: {e}", file.display()))?;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            let plan = import::read_source(&bytes, name.as_deref(), township.as_deref(), sheet.as_deref())
-                .map_err(|e| format!("{}: {}", file.display(), show(e)))?;
+            let plan = import::read_source(
+                &bytes,
+                name.as_deref(),
+                township.as_deref(),
+                sheet.as_deref(),
+            )
+            .map_err(|e| format!("{}: {}", file.display(), show(e)))?;
             let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
             let mut conn = pool.get().map_err(|e| show(e.into()))?;
             let ctx = WriteContext::new(cli_actor(), clock.now_naive());
-            let report = import::run(&mut conn, &ctx, &file.display().to_string(), &plan, !dry_run).map_err(show)?;
+            let report = import::run(
+                &mut conn,
+                &ctx,
+                &file.display().to_string(),
+                &plan,
+                !dry_run,
+            )
+            .map_err(show)?;
             print_report(&report, dry_run);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { what: ExportWhat::Org { output } } => {
+        Command::Export {
+            what: ExportWhat::Org { output },
+        } => {
             let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
             let mut conn = pool.get().map_err(|e| show(e.into()))?;
             let text = yaml::to_yaml(&yaml::export(&mut conn).map_err(show)?).map_err(show)?;
             match output {
-                Some(path) => std::fs::write(&path, text).map_err(|e| format!("无法写入 {}: {e}", path.display()))?,
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| format!("无法写入 {}: {e}", path.display()))?,
                 None => print!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
@@ -158,7 +191,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 
 /// Who ran a command-line write, for the event log.
 fn cli_actor() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")
 }
 
@@ -167,7 +202,10 @@ fn render_details(details: &serde_json::Value) -> String {
         Some(items) => items
             .iter()
             .map(|item| {
-                let field = |k: &str| item.get(k).map(|v| v.to_string().trim_matches('"').to_owned());
+                let field = |k: &str| {
+                    item.get(k)
+                        .map(|v| v.to_string().trim_matches('"').to_owned())
+                };
                 let mut at = Vec::new();
                 if let Some(r) = field("row") {
                     at.push(format!("第{r}行"));
@@ -204,14 +242,23 @@ fn print_report(report: &ImportReport, dry_run: bool) {
     let s = report.summary;
     println!(
         "单元: 新增 {} 修改 {}; 人员: 新增 {} 修改 {}; 包保关系: 新增 {} 修改 {} 结束 {}",
-        s.units_created, s.units_changed, s.people_created, s.people_changed, s.assignments_created, s.assignments_changed, s.assignments_ended
+        s.units_created,
+        s.units_changed,
+        s.people_created,
+        s.people_changed,
+        s.assignments_created,
+        s.assignments_changed,
+        s.assignments_ended
     );
     if s.is_empty() {
         println!("与系统中的数据一致, 没有需要修改的内容。");
     } else if dry_run {
         println!("预览 (--dry-run): 未写入任何数据。");
     } else {
-        println!("已导入 (批次 {})。", report.batch_id.as_deref().unwrap_or("-"));
+        println!(
+            "已导入 (批次 {})。",
+            report.batch_id.as_deref().unwrap_or("-")
+        );
     }
 }
 
@@ -224,18 +271,35 @@ fn load_demo(pool: &huanjie::db::Pool, clock: &dyn Clock) -> Result<(), AppError
         tracing::info!("database already holds an organisation; --demo loads nothing");
         return Ok(());
     }
-    let plan = import::read_source(DEMO_TABLE, Some("hewan-17-villages.csv"), Some(DEMO_TOWNSHIP), None)?;
+    let plan = import::read_source(
+        DEMO_TABLE,
+        Some("hewan-17-villages.csv"),
+        Some(DEMO_TOWNSHIP),
+        None,
+    )?;
     let ctx = WriteContext::new("demo", clock.now_naive());
     let report = import::run(&mut conn, &ctx, "demo", &plan, true)?;
-    tracing::info!(units = report.summary.units_created, people = report.summary.people_created, "demo township {DEMO_TOWNSHIP} loaded");
+    tracing::info!(
+        units = report.summary.units_created,
+        people = report.summary.people_created,
+        "demo township {DEMO_TOWNSHIP} loaded"
+    );
     Ok(())
 }
 
 #[actix_web::main]
-async fn serve(config: Config, pool: huanjie::db::Pool, clock: Arc<dyn Clock>) -> std::io::Result<()> {
+async fn serve(
+    config: Config,
+    pool: huanjie::db::Pool,
+    clock: Arc<dyn Clock>,
+) -> std::io::Result<()> {
     let bind = config.bind;
     tracing::info!(%bind, database = %config.database_url, public_url = %config.public_url, "huanjie listening");
-    let state = huanjie::web::AppState { pool, clock, config: Arc::new(config) };
+    let state = huanjie::web::AppState {
+        pool,
+        clock,
+        config: Arc::new(config),
+    };
     actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))

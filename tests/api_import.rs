@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 /// The fixture's rows as cells, to check the imported tree against the table itself.
 fn csv_rows(name: &str) -> Vec<Vec<String>> {
     let text = String::from_utf8(fixture(name)).unwrap();
-    text.lines().skip(1).map(|l| l.split(',').map(str::to_owned).collect()).collect()
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
 }
 
 async fn unit_id(app: &TestApp, query: &str) -> String {
@@ -19,17 +22,32 @@ async fn unit_id(app: &TestApp, query: &str) -> String {
 }
 
 async fn holders(app: &TestApp, unit: &str, role: &str) -> (Option<String>, Vec<String>) {
-    let (status, res) = app.get(&format!("/api/v1/units/{unit}/resolve?role={role}")).await;
+    let (status, res) = app
+        .get(&format!("/api/v1/units/{unit}/resolve?role={role}"))
+        .await;
     assert_eq!(status, 200, "{res}");
     let at = res["resolved_at"]["name"].as_str().map(str::to_owned);
-    let names = res["holders"].as_array().unwrap().iter().map(|h| h["person"]["name"].as_str().unwrap().to_owned()).collect();
+    let names = res["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["person"]["name"].as_str().unwrap().to_owned())
+        .collect();
     (at, names)
 }
 
 fn summary(body: &Value) -> [i64; 7] {
     let s = &body["summary"];
-    ["units_created", "units_changed", "people_created", "people_changed", "assignments_created", "assignments_changed", "assignments_ended"]
-        .map(|k| s[k].as_i64().unwrap_or(-1))
+    [
+        "units_created",
+        "units_changed",
+        "people_created",
+        "people_changed",
+        "assignments_created",
+        "assignments_changed",
+        "assignments_ended",
+    ]
+    .map(|k| s[k].as_i64().unwrap_or(-1))
 }
 
 #[actix_rt::test]
@@ -37,36 +55,71 @@ async fn preview_then_commit_then_nothing_to_do() {
     let app = TestApp::new();
     let table = fixture("hewan-17-villages.csv");
 
-    let (status, preview) = app.upload("?dry_run=true&township=河湾乡", "hewan.csv", &table).await;
+    let (status, preview) = app
+        .upload("?dry_run=true&township=河湾乡", "hewan.csv", &table)
+        .await;
     assert_eq!(status, 200, "{preview}");
     assert_eq!(preview["committed"], false);
     assert_eq!(summary(&preview), [71, 0, 87, 0, 91, 0, 0]);
-    assert!(preview["changes"].as_array().unwrap().iter().any(|c| c["text"] == "新增村(社区) 河湾乡/第一选区/河湾村"));
-    assert_eq!(app.count("units") + app.count("people") + app.count("events"), 0, "a preview writes nothing");
+    assert!(preview["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["text"] == "新增村(社区) 河湾乡/第一选区/河湾村"));
+    assert_eq!(
+        app.count("units") + app.count("people") + app.count("events"),
+        0,
+        "a preview writes nothing"
+    );
 
     let (status, done) = app.upload("?township=河湾乡", "hewan.csv", &table).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["committed"], true);
     assert_eq!(summary(&done), [71, 0, 87, 0, 91, 0, 0]);
-    assert_eq!((app.count("units"), app.count("people"), app.count("assignments")), (71, 87, 91));
+    assert_eq!(
+        (
+            app.count("units"),
+            app.count("people"),
+            app.count("assignments")
+        ),
+        (71, 87, 91)
+    );
     let events = app.count("events");
     assert_eq!(events, 71 + 87 + 91 + 1);
     let batch = done["batch_id"].as_str().unwrap();
-    let (_, logged) = app.get(&format!("/api/v1/events?batch_id={batch}&per_page=1")).await;
+    let (_, logged) = app
+        .get(&format!("/api/v1/events?batch_id={batch}&per_page=1"))
+        .await;
     assert_eq!(logged["total"], events);
 
     // The same table as the office's Excel file, with title row and merged cells.
-    let (status, again) = app.upload("?township=河湾乡", "hewan.xlsx", &fixture("hewan-17-villages.xlsx")).await;
+    let (status, again) = app
+        .upload(
+            "?township=河湾乡",
+            "hewan.xlsx",
+            &fixture("hewan-17-villages.xlsx"),
+        )
+        .await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(summary(&again), [0; 7], "{again}");
     assert_eq!(again["committed"], false);
-    assert_eq!(app.count("events"), events, "an import with nothing to change records nothing");
+    assert_eq!(
+        app.count("events"),
+        events,
+        "an import with nothing to change records nothing"
+    );
 }
 
 #[actix_rt::test]
 async fn seventeen_villages_tree_and_role_resolution() {
     let app = TestApp::new();
-    let (status, body) = app.upload("?township=河湾乡", "hewan.xlsx", &fixture("hewan-17-villages.xlsx")).await;
+    let (status, body) = app
+        .upload(
+            "?township=河湾乡",
+            "hewan.xlsx",
+            &fixture("hewan-17-villages.xlsx"),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let rows = csv_rows("hewan-17-villages.csv");
 
@@ -75,7 +128,12 @@ async fn seventeen_villages_tree_and_role_resolution() {
     assert_eq!(districts["total"], 4);
     let mut villages_per_district = Vec::new();
     for d in districts["items"].as_array().unwrap() {
-        let (_, v) = app.get(&format!("/api/v1/units?parent_id={}", d["id"].as_str().unwrap())).await;
+        let (_, v) = app
+            .get(&format!(
+                "/api/v1/units?parent_id={}",
+                d["id"].as_str().unwrap()
+            ))
+            .await;
         villages_per_district.push(v["total"].as_i64().unwrap());
     }
     villages_per_district.sort();
@@ -85,55 +143,103 @@ async fn seventeen_villages_tree_and_role_resolution() {
 
     // Pick a row and resolve each role from its group upwards.
     let row = &rows[5];
-    let (district, leaders, village, cadre, village_cadre, group, group_cadre) = (&row[0], &row[1], &row[4], &row[5], &row[8], &row[11], &row[12]);
+    let (district, leaders, village, cadre, village_cadre, group, group_cadre) = (
+        &row[0], &row[1], &row[4], &row[5], &row[8], &row[11], &row[12],
+    );
     let village_id = unit_id(&app, &format!("level=village&name={village}")).await;
     let group_id = {
-        let (_, page) = app.get(&format!("/api/v1/units?parent_id={village_id}&name={group}")).await;
+        let (_, page) = app
+            .get(&format!(
+                "/api/v1/units?parent_id={village_id}&name={group}"
+            ))
+            .await;
         page["items"][0]["id"].as_str().unwrap().to_owned()
     };
     let district_id = unit_id(&app, &format!("level=district&name={district}")).await;
     let leader_names: Vec<String> = leaders.split('、').map(str::to_owned).collect();
     assert_eq!(leader_names.len(), 2, "two leaders per district");
 
-    assert_eq!(holders(&app, &group_id, "group").await, (Some(group.clone()), vec![group_cadre.clone()]));
-    assert_eq!(holders(&app, &group_id, "cadre").await, (Some(village.clone()), vec![cadre.clone()]));
-    assert_eq!(holders(&app, &group_id, "village").await, (Some(village.clone()), vec![village_cadre.clone()]));
-    assert_eq!(holders(&app, &group_id, "leader").await, (Some(district.clone()), leader_names.clone()));
-    assert_eq!(holders(&app, &village_id, "cadre").await, (Some(village.clone()), vec![cadre.clone()]));
-    assert_eq!(holders(&app, &village_id, "leader").await, (Some(district.clone()), leader_names.clone()));
-    assert_eq!(holders(&app, &district_id, "leader").await, (Some(district.clone()), leader_names));
+    assert_eq!(
+        holders(&app, &group_id, "group").await,
+        (Some(group.clone()), vec![group_cadre.clone()])
+    );
+    assert_eq!(
+        holders(&app, &group_id, "cadre").await,
+        (Some(village.clone()), vec![cadre.clone()])
+    );
+    assert_eq!(
+        holders(&app, &group_id, "village").await,
+        (Some(village.clone()), vec![village_cadre.clone()])
+    );
+    assert_eq!(
+        holders(&app, &group_id, "leader").await,
+        (Some(district.clone()), leader_names.clone())
+    );
+    assert_eq!(
+        holders(&app, &village_id, "cadre").await,
+        (Some(village.clone()), vec![cadre.clone()])
+    );
+    assert_eq!(
+        holders(&app, &village_id, "leader").await,
+        (Some(district.clone()), leader_names.clone())
+    );
+    assert_eq!(
+        holders(&app, &district_id, "leader").await,
+        (Some(district.clone()), leader_names)
+    );
     assert_eq!(holders(&app, &district_id, "chief").await, (None, vec![]));
     // A village role never resolves downwards.
     assert_eq!(holders(&app, &district_id, "cadre").await, (None, vec![]));
 
     // The two people without e-mail came in without one.
     let (_, people) = app.get("/api/v1/people?per_page=500").await;
-    let without: Vec<&str> = people["items"].as_array().unwrap().iter().filter(|p| p["email"].is_null()).map(|p| p["name"].as_str().unwrap()).collect();
+    let without: Vec<&str> = people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["email"].is_null())
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(without.len(), 2, "{without:?}");
 }
 
 #[actix_rt::test]
 async fn eighteen_districts_one_village_each() {
     let app = TestApp::new();
-    let (status, body) = app.upload("?township=八渡镇", "badu.xlsx", &fixture("badu-18-districts.xlsx")).await;
+    let (status, body) = app
+        .upload(
+            "?township=八渡镇",
+            "badu.xlsx",
+            &fixture("badu-18-districts.xlsx"),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(summary(&body), [1 + 18 + 18, 0, 42, 0, 18 + 18 + 18, 0, 0]);
     let rows = csv_rows("badu-18-districts.csv");
     for row in &rows {
         let district_id = unit_id(&app, &format!("level=district&name={}", row[0])).await;
-        let (_, villages) = app.get(&format!("/api/v1/units?parent_id={district_id}")).await;
+        let (_, villages) = app
+            .get(&format!("/api/v1/units?parent_id={district_id}"))
+            .await;
         assert_eq!(villages["total"], 1);
         assert_eq!(villages["items"][0]["name"], row[4].as_str());
         assert_eq!(villages["items"][0]["kind"], "村");
         let village_id = villages["items"][0]["id"].as_str().unwrap().to_owned();
-        assert_eq!(holders(&app, &village_id, "leader").await, (Some(row[0].clone()), vec![row[1].clone()]));
+        assert_eq!(
+            holders(&app, &village_id, "leader").await,
+            (Some(row[0].clone()), vec![row[1].clone()])
+        );
     }
     // Six leaders, three districts each.
-    let (_, leaders) = app.get("/api/v1/assignments?role=leader&per_page=100").await;
+    let (_, leaders) = app
+        .get("/api/v1/assignments?role=leader&per_page=100")
+        .await;
     assert_eq!(leaders["total"], 18);
     let mut per_person = std::collections::HashMap::<String, usize>::new();
     for a in leaders["items"].as_array().unwrap() {
-        *per_person.entry(a["person_id"].as_str().unwrap().to_owned()).or_default() += 1;
+        *per_person
+            .entry(a["person_id"].as_str().unwrap().to_owned())
+            .or_default() += 1;
     }
     assert_eq!(per_person.len(), 6);
     assert!(per_person.values().all(|&n| n == 3));
@@ -143,7 +249,8 @@ async fn eighteen_districts_one_village_each() {
 async fn a_changed_table_changes_only_what_changed() {
     let app = TestApp::new();
     let table = String::from_utf8(fixture("hewan-17-villages.csv")).unwrap();
-    app.upload("?township=河湾乡", "hewan.csv", table.as_bytes()).await;
+    app.upload("?township=河湾乡", "hewan.csv", table.as_bytes())
+        .await;
     // 清水村 gets a new 包村干部, and 韩家兴 a new phone number.
     let row = table.lines().find(|l| l.contains(",清水村,")).unwrap();
     let old_cadre = row.split(',').nth(5).unwrap().to_owned();
@@ -152,32 +259,72 @@ async fn a_changed_table_changes_only_what_changed() {
         .map(|l| {
             let mut cells: Vec<String> = l.split(',').map(str::to_owned).collect();
             if cells[4] == "清水村" {
-                cells[5..8].clone_from_slice(&["赵新来".into(), "13700000077".into(), String::new()]);
+                cells[5..8].clone_from_slice(&[
+                    "赵新来".into(),
+                    "13700000077".into(),
+                    String::new(),
+                ]);
             }
             cells.join(",").replace("18526156282", "13926156282")
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let (status, preview) = app.upload("?dry_run=true&township=河湾乡", "hewan.csv", changed.as_bytes()).await;
+    let (status, preview) = app
+        .upload(
+            "?dry_run=true&township=河湾乡",
+            "hewan.csv",
+            changed.as_bytes(),
+        )
+        .await;
     assert_eq!(status, 200, "{preview}");
     assert_eq!(summary(&preview), [0, 0, 1, 1, 1, 0, 1], "{preview}");
-    let texts: Vec<&str> = preview["changes"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
-    assert!(texts.iter().any(|t| t.contains("清水村 包村干部: 不再由") && t.contains(&old_cadre)), "{texts:?}");
-    assert!(texts.iter().any(|t| t.contains("韩家兴") && t.contains("13926156282")), "{texts:?}");
+    let texts: Vec<&str> = preview["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("清水村 包村干部: 不再由") && t.contains(&old_cadre)),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("韩家兴") && t.contains("13926156282")),
+        "{texts:?}"
+    );
 
-    let (_, done) = app.upload("?township=河湾乡", "hewan.csv", changed.as_bytes()).await;
+    let (_, done) = app
+        .upload("?township=河湾乡", "hewan.csv", changed.as_bytes())
+        .await;
     assert_eq!(done["committed"], true);
     let qs = unit_id(&app, "level=village&name=清水村").await;
-    let (_, cadre) = app.get(&format!("/api/v1/units/{qs}/resolve?role=cadre")).await;
+    let (_, cadre) = app
+        .get(&format!("/api/v1/units/{qs}/resolve?role=cadre"))
+        .await;
     assert_eq!(cadre["holders"][0]["person"]["name"], "赵新来");
 }
 
 #[actix_rt::test]
 async fn people_already_known_are_matched_not_duplicated() {
     let app = TestApp::new();
-    let (status, _) = app.post("/api/v1/people", json!({ "name": "韩家兴", "phone": "18526156282", "title": "副乡长" })).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/people",
+            json!({ "name": "韩家兴", "phone": "18526156282", "title": "副乡长" }),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (_, preview) = app.upload("?dry_run=true&township=河湾乡", "hewan.csv", &fixture("hewan-17-villages.csv")).await;
+    let (_, preview) = app
+        .upload(
+            "?dry_run=true&township=河湾乡",
+            "hewan.csv",
+            &fixture("hewan-17-villages.csv"),
+        )
+        .await;
     // Matched by name and phone; the table adds the e-mail and keeps the title.
     assert_eq!(summary(&preview)[2..4], [86, 1]);
 }
@@ -197,7 +344,9 @@ async fn bad_tables_are_refused_row_by_row_and_nothing_is_written() {
         ("选区,村(社区),包村干部\n第一选区,大禾村,13800000001\n", "phone in name column", &["不像姓名"]),
     ];
     for (table, what, expected) in cases {
-        let (status, body) = app.upload("?township=八渡镇", "t.csv", table.as_bytes()).await;
+        let (status, body) = app
+            .upload("?township=八渡镇", "t.csv", table.as_bytes())
+            .await;
         assert_eq!(status, 400, "{what}: {body}");
         assert_eq!(body["code"], "import_invalid", "{what}");
         let details = body["details"].to_string();
@@ -217,22 +366,34 @@ async fn bad_tables_are_refused_row_by_row_and_nothing_is_written() {
                     s + d["message"].as_str().unwrap()
                 })
                 .collect();
-            assert!(rendered.iter().any(|r| r.contains(e)), "{what}: expected {e} in {details}");
+            assert!(
+                rendered.iter().any(|r| r.contains(e)),
+                "{what}: expected {e} in {details}"
+            );
         }
     }
     let (status, body) = app.upload("", "t.csv", b"x").await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["details"][0]["field"], "township");
-    assert_eq!(app.count("units") + app.count("people") + app.count("events"), 0);
+    assert_eq!(
+        app.count("units") + app.count("people") + app.count("events"),
+        0
+    );
 }
 
-fn workbook(build: impl FnOnce(&mut rust_xlsxwriter::Workbook) -> Result<(), rust_xlsxwriter::XlsxError>) -> Vec<u8> {
+fn workbook(
+    build: impl FnOnce(&mut rust_xlsxwriter::Workbook) -> Result<(), rust_xlsxwriter::XlsxError>,
+) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     build(&mut book).unwrap();
     book.save_to_buffer().unwrap()
 }
 
-fn write_rows(ws: &mut rust_xlsxwriter::Worksheet, first_row: u32, rows: &[&[&str]]) -> Result<(), rust_xlsxwriter::XlsxError> {
+fn write_rows(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    first_row: u32,
+    rows: &[&[&str]],
+) -> Result<(), rust_xlsxwriter::XlsxError> {
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
             if !v.is_empty() {
@@ -260,7 +421,13 @@ async fn spreadsheet_quirks_merged_cells_hidden_sheets_empty_rows() {
     let (status, body) = app.upload("?township=八渡镇", "a.xlsx", &across).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["details"][0]["row"], 2);
-    assert!(body["details"][0]["message"].as_str().unwrap().contains("A2:B2"), "{body}");
+    assert!(
+        body["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("A2:B2"),
+        "{body}"
+    );
 
     // A merge over the header row is refused too.
     let header_merge = workbook(|b| {
@@ -269,7 +436,9 @@ async fn spreadsheet_quirks_merged_cells_hidden_sheets_empty_rows() {
         ws.merge_range(0, 0, 1, 0, "选区", &fmt)?;
         Ok(())
     });
-    let (status, body) = app.upload("?township=八渡镇", "h.xlsx", &header_merge).await;
+    let (status, body) = app
+        .upload("?township=八渡镇", "h.xlsx", &header_merge)
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(body["details"].to_string().contains("跨越了表头"), "{body}");
 
@@ -289,11 +458,24 @@ async fn spreadsheet_quirks_merged_cells_hidden_sheets_empty_rows() {
     // A hidden sheet beside the visible table is skipped with a warning; empty rows too.
     let with_hidden = workbook(|b| {
         let hidden = b.add_worksheet().set_name("旧表")?;
-        write_rows(hidden, 0, &[HEADER, &["第九选区", "不该导入", "旧村", "旧人"]])?;
+        write_rows(
+            hidden,
+            0,
+            &[HEADER, &["第九选区", "不该导入", "旧村", "旧人"]],
+        )?;
         hidden.set_hidden(true);
         let ws = b.add_worksheet().set_name("三包表")?;
         ws.set_active(true);
-        write_rows(ws, 0, &[HEADER, &["第一选区", "张伟", "大禾村", "王强"], &[], &["第一选区", "张伟", "纳桑村", "李娜"]])?;
+        write_rows(
+            ws,
+            0,
+            &[
+                HEADER,
+                &["第一选区", "张伟", "大禾村", "王强"],
+                &[],
+                &["第一选区", "张伟", "纳桑村", "李娜"],
+            ],
+        )?;
         // A phone typed as a number.
         ws.write_string(0, 4, "包村干部电话")?;
         ws.write_number(1, 4, 13800000001.0)?;
@@ -302,7 +484,10 @@ async fn spreadsheet_quirks_merged_cells_hidden_sheets_empty_rows() {
     let (status, body) = app.upload("?township=八渡镇", "w.xlsx", &with_hidden).await;
     assert_eq!(status, 200, "{body}");
     let warnings = body["warnings"].to_string();
-    assert!(warnings.contains("隐藏的工作表 \\\"旧表\\\" 未导入"), "{warnings}");
+    assert!(
+        warnings.contains("隐藏的工作表 \\\"旧表\\\" 未导入"),
+        "{warnings}"
+    );
     assert!(warnings.contains("第3行为空行"), "{warnings}");
     assert_eq!(summary(&body)[0], 1 + 1 + 2);
     let (_, people) = app.get("/api/v1/people?phone=13800000001").await;
@@ -311,7 +496,9 @@ async fn spreadsheet_quirks_merged_cells_hidden_sheets_empty_rows() {
     assert_eq!(none["total"], 0);
 
     // Not a spreadsheet at all.
-    let (status, body) = app.upload("?township=八渡镇", "x.xlsx", b"PK\x03\x04 this is no zip").await;
+    let (status, body) = app
+        .upload("?township=八渡镇", "x.xlsx", b"PK\x03\x04 this is no zip")
+        .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["code"], "import_invalid");
 }
@@ -329,7 +516,12 @@ async fn an_upload_of_fifty_megabytes_is_refused() {
 #[actix_rt::test]
 async fn yaml_export_reimports_without_changes() {
     let app = TestApp::new();
-    app.upload("?township=河湾乡", "hewan.csv", &fixture("hewan-17-villages.csv")).await;
+    app.upload(
+        "?township=河湾乡",
+        "hewan.csv",
+        &fixture("hewan-17-villages.csv"),
+    )
+    .await;
     let (status, exported) = app.get("/api/v1/org/export").await;
     assert_eq!(status, 200);
     let text = exported.as_str().unwrap().to_owned();
@@ -342,14 +534,24 @@ async fn yaml_export_reimports_without_changes() {
     // Dropping a group's holder from the file ends that assignment, and only that.
     let group_cadre = csv_rows("hewan-17-villages.csv")[0][12].clone();
     let lines: Vec<&str> = text.lines().collect();
-    let at = lines.iter().position(|l| l.trim() == format!("- {group_cadre}")).expect("the export lists the group holder");
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == format!("- {group_cadre}"))
+        .expect("the export lists the group holder");
     assert_eq!(lines[at - 1].trim(), "group:");
-    let edited: String = lines.iter().enumerate().filter(|(i, _)| *i != at && *i != at - 1).map(|(_, l)| format!("{l}\n")).collect();
+    let edited: String = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != at && *i != at - 1)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
     let (status, body) = app.upload("", "org.yml", edited.as_bytes()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(summary(&body), [0, 0, 0, 0, 0, 0, 1]);
 
-    let (status, body) = app.upload("", "org.yaml", b"units:\n  - { name: x, level: planet }\n").await;
+    let (status, body) = app
+        .upload("", "org.yaml", b"units:\n  - { name: x, level: planet }\n")
+        .await;
     assert_eq!(status, 400);
     assert!(body["message"].as_str().unwrap().contains("YAML"), "{body}");
 }

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2;
 use diesel::prelude::*;
+use diesel::r2d2;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
@@ -127,9 +127,8 @@ impl r2d2::ManageConnection for ConnectionManager {
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, AppError> {
     if let DatabaseUrl::Sqlite(path) = url {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                AppError::internal(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
     let pool = r2d2::Pool::builder()
@@ -167,6 +166,24 @@ where
     .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }
 
+/// Multi-row INSERT of `rows` into `table`, in chunks that stay under SQLite's bound-parameter
+/// limit. Batch inserts are backend-specific in diesel, hence the explicit `match`.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        for chunk in $rows.chunks(500) {
+            match &mut *$conn {
+                $crate::db::DbConnection::Sqlite(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+                $crate::db::DbConnection::Postgres(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+            }
+        }
+    }};
+}
+pub(crate) use insert_all;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,21 +212,3 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://***@h/db");
     }
 }
-
-/// Multi-row INSERT of `rows` into `table`, in chunks that stay under SQLite's bound-parameter
-/// limit. Batch inserts are backend-specific in diesel, hence the explicit `match`.
-macro_rules! insert_all {
-    ($conn:expr, $table:expr, $rows:expr) => {{
-        for chunk in $rows.chunks(500) {
-            match &mut *$conn {
-                $crate::db::DbConnection::Sqlite(c) => {
-                    diesel::insert_into($table).values(chunk).execute(c)?;
-                }
-                $crate::db::DbConnection::Postgres(c) => {
-                    diesel::insert_into($table).values(chunk).execute(c)?;
-                }
-            }
-        }
-    }};
-}
-pub(crate) use insert_all;

@@ -45,7 +45,11 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Assignment, AppError> {
         .ok_or_else(|| AppError::not_found("包保关系", id))
 }
 
-pub fn list(conn: &mut DbConnection, filter: &AssignmentFilter, page: &PageRequest) -> Result<Page<Assignment>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AssignmentFilter,
+    page: &PageRequest,
+) -> Result<Page<Assignment>, AppError> {
     let query = || {
         let mut q = assignments::table.into_boxed();
         if let Some(v) = &filter.person_id {
@@ -61,7 +65,12 @@ pub fn list(conn: &mut DbConnection, filter: &AssignmentFilter, page: &PageReque
     };
     let total = query().count().get_result(conn)?;
     let items = query()
-        .order((assignments::unit_id.asc(), assignments::role.asc(), assignments::is_primary.desc(), assignments::id.asc()))
+        .order((
+            assignments::unit_id.asc(),
+            assignments::role.asc(),
+            assignments::is_primary.desc(),
+            assignments::id.asc(),
+        ))
         .limit(page.limit())
         .offset(page.offset())
         .select(Assignment::as_select())
@@ -69,7 +78,11 @@ pub fn list(conn: &mut DbConnection, filter: &AssignmentFilter, page: &PageReque
     Ok(page.page(items, total))
 }
 
-fn holders(conn: &mut DbConnection, unit_id: &str, role: &str) -> Result<Vec<Assignment>, AppError> {
+fn holders(
+    conn: &mut DbConnection,
+    unit_id: &str,
+    role: &str,
+) -> Result<Vec<Assignment>, AppError> {
     Ok(assignments::table
         .filter(assignments::unit_id.eq(unit_id))
         .filter(assignments::role.eq(role))
@@ -79,10 +92,18 @@ fn holders(conn: &mut DbConnection, unit_id: &str, role: &str) -> Result<Vec<Ass
         .load(conn)?)
 }
 
-fn write(conn: &mut DbConnection, ctx: &WriteContext, action: &str, before: Option<&Assignment>, after: &Assignment) -> Result<(), AppError> {
+fn write(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    action: &str,
+    before: Option<&Assignment>,
+    after: &Assignment,
+) -> Result<(), AppError> {
     match before {
         None => {
-            diesel::insert_into(assignments::table).values(after).execute(conn)?;
+            diesel::insert_into(assignments::table)
+                .values(after)
+                .execute(conn)?;
         }
         Some(_) => {
             diesel::update(assignments::table.find(&after.id))
@@ -94,14 +115,30 @@ fn write(conn: &mut DbConnection, ctx: &WriteContext, action: &str, before: Opti
                 .execute(conn)?;
         }
     }
-    audit::record(conn, ctx, action, "assignment", &after.id, before, Some(after))
+    audit::record(
+        conn,
+        ctx,
+        action,
+        "assignment",
+        &after.id,
+        before,
+        Some(after),
+    )
 }
 
 /// Makes `keep` the only primary holder of its role on its unit.
-fn demote_others(conn: &mut DbConnection, ctx: &WriteContext, keep: &Assignment) -> Result<(), AppError> {
+fn demote_others(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    keep: &Assignment,
+) -> Result<(), AppError> {
     for other in holders(conn, &keep.unit_id, &keep.role)? {
         if other.id != keep.id && other.is_primary {
-            let after = Assignment { is_primary: false, updated_at: ctx.at, ..other.clone() };
+            let after = Assignment {
+                is_primary: false,
+                updated_at: ctx.at,
+                ..other.clone()
+            };
             write(conn, ctx, "update", Some(&other), &after)?;
         }
     }
@@ -128,7 +165,12 @@ pub fn assign(
     if existing.as_ref().is_some_and(|a| a.active) {
         return Err(AppError::conflict(
             "duplicate_assignment",
-            format!("{} 已经是 \"{}\" 的 {}", person.name, unit.name, super::role_title(role).unwrap_or(role)),
+            format!(
+                "{} 已经是 \"{}\" 的 {}",
+                person.name,
+                unit.name,
+                super::role_title(role).unwrap_or(role)
+            ),
         ));
     }
     let primary = match is_primary {
@@ -136,7 +178,12 @@ pub fn assign(
         None => holders(conn, &unit.id, role)?.is_empty(),
     };
     let after = match &existing {
-        Some(old) => Assignment { is_primary: primary, active: true, updated_at: ctx.at, ..old.clone() },
+        Some(old) => Assignment {
+            is_primary: primary,
+            active: true,
+            updated_at: ctx.at,
+            ..old.clone()
+        },
         None => Assignment {
             id: super::new_id(),
             person_id: person.id.clone(),
@@ -151,28 +198,57 @@ pub fn assign(
     if primary {
         demote_others(conn, ctx, &after)?;
     }
-    write(conn, ctx, if existing.is_some() { "reactivate" } else { "create" }, existing.as_ref(), &after)?;
+    write(
+        conn,
+        ctx,
+        if existing.is_some() {
+            "reactivate"
+        } else {
+            "create"
+        },
+        existing.as_ref(),
+        &after,
+    )?;
     Ok(after)
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &WriteContext, form: NewAssignmentForm) -> Result<Assignment, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    form: NewAssignmentForm,
+) -> Result<Assignment, AppError> {
     let role = form.role.trim().to_owned();
     check_role_id(&role).map_err(|m| AppError::validation(vec![FieldError::new("role", m)]))?;
     conn.transaction(|conn| {
-        let missing = |field: &str, what: &str, id: &str| AppError::validation(vec![FieldError::new(field, format!("{what} {id} 不存在"))]);
-        let person = super::people::get(conn, &form.person_id).map_err(|_| missing("person_id", "人员", &form.person_id))?;
-        let unit = super::units::get(conn, &form.unit_id).map_err(|_| missing("unit_id", "单元", &form.unit_id))?;
+        let missing = |field: &str, what: &str, id: &str| {
+            AppError::validation(vec![FieldError::new(field, format!("{what} {id} 不存在"))])
+        };
+        let person = super::people::get(conn, &form.person_id)
+            .map_err(|_| missing("person_id", "人员", &form.person_id))?;
+        let unit = super::units::get(conn, &form.unit_id)
+            .map_err(|_| missing("unit_id", "单元", &form.unit_id))?;
         if !person.active {
-            return Err(AppError::validation(vec![FieldError::new("person_id", format!("人员 \"{}\" 已停用", person.name))]));
+            return Err(AppError::validation(vec![FieldError::new(
+                "person_id",
+                format!("人员 \"{}\" 已停用", person.name),
+            )]));
         }
         if !unit.active {
-            return Err(AppError::validation(vec![FieldError::new("unit_id", format!("单元 \"{}\" 已停用", unit.name))]));
+            return Err(AppError::validation(vec![FieldError::new(
+                "unit_id",
+                format!("单元 \"{}\" 已停用", unit.name),
+            )]));
         }
         assign(conn, ctx, &person, &unit, &role, form.is_primary)
     })
 }
 
-pub fn update(conn: &mut DbConnection, ctx: &WriteContext, id: &str, patch: AssignmentPatch) -> Result<Assignment, AppError> {
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    id: &str,
+    patch: AssignmentPatch,
+) -> Result<Assignment, AppError> {
     conn.transaction(|conn| {
         let before = get(conn, id)?;
         if !before.active {
@@ -181,7 +257,11 @@ pub fn update(conn: &mut DbConnection, ctx: &WriteContext, id: &str, patch: Assi
         let Some(primary) = patch.is_primary.filter(|p| *p != before.is_primary) else {
             return Ok(before);
         };
-        let after = Assignment { is_primary: primary, updated_at: ctx.at, ..before.clone() };
+        let after = Assignment {
+            is_primary: primary,
+            updated_at: ctx.at,
+            ..before.clone()
+        };
         if primary {
             demote_others(conn, ctx, &after)?;
         }
@@ -195,21 +275,39 @@ pub fn update(conn: &mut DbConnection, ctx: &WriteContext, id: &str, patch: Assi
 
 /// When the primary holder goes, the longest-standing remaining holder becomes primary, so a
 /// role with holders always has exactly one primary.
-fn promote_successor(conn: &mut DbConnection, ctx: &WriteContext, unit_id: &str, role: &str) -> Result<(), AppError> {
+fn promote_successor(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    unit_id: &str,
+    role: &str,
+) -> Result<(), AppError> {
     let remaining = holders(conn, unit_id, role)?;
     if remaining.iter().any(|a| a.is_primary) {
         return Ok(());
     }
     if let Some(next) = remaining.into_iter().next() {
-        let after = Assignment { is_primary: true, updated_at: ctx.at, ..next.clone() };
+        let after = Assignment {
+            is_primary: true,
+            updated_at: ctx.at,
+            ..next.clone()
+        };
         write(conn, ctx, "update", Some(&next), &after)?;
     }
     Ok(())
 }
 
 /// Ends an assignment (no hard delete) and hands the primary flag on.
-pub(crate) fn end(conn: &mut DbConnection, ctx: &WriteContext, before: Assignment) -> Result<Assignment, AppError> {
-    let after = Assignment { active: false, is_primary: false, updated_at: ctx.at, ..before.clone() };
+pub(crate) fn end(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    before: Assignment,
+) -> Result<Assignment, AppError> {
+    let after = Assignment {
+        active: false,
+        is_primary: false,
+        updated_at: ctx.at,
+        ..before.clone()
+    };
     write(conn, ctx, "deactivate", Some(&before), &after)?;
     if before.is_primary {
         promote_successor(conn, ctx, &before.unit_id, &before.role)?;
@@ -217,7 +315,11 @@ pub(crate) fn end(conn: &mut DbConnection, ctx: &WriteContext, before: Assignmen
     Ok(after)
 }
 
-pub fn deactivate(conn: &mut DbConnection, ctx: &WriteContext, id: &str) -> Result<Assignment, AppError> {
+pub fn deactivate(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    id: &str,
+) -> Result<Assignment, AppError> {
     conn.transaction(|conn| {
         let before = get(conn, id)?;
         if !before.active {

@@ -9,7 +9,10 @@ pub fn parse_phone(raw: &str) -> Result<String, String> {
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '\u{3000}'))
         .collect();
-    if let Some(rest) = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")) {
+    if let Some(rest) = digits
+        .strip_prefix("+86")
+        .or_else(|| digits.strip_prefix("0086"))
+    {
         digits = rest.to_owned();
     }
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
@@ -23,10 +26,16 @@ pub fn parse_phone(raw: &str) -> Result<String, String> {
     }
     if digits.starts_with('0') && (10..=12).contains(&digits.len()) {
         // Area codes are three digits for the big cities (010, 02x) and four elsewhere.
-        let area_len = if digits.starts_with("01") || digits.starts_with("02") { 3 } else { 4 };
+        let area_len = if digits.starts_with("01") || digits.starts_with("02") {
+            3
+        } else {
+            4
+        };
         return Ok(format!("{}-{}", &digits[..area_len], &digits[area_len..]));
     }
-    Err(format!("电话号码 \"{trimmed}\" 既不是 11 位手机号, 也不是带区号的固定电话"))
+    Err(format!(
+        "电话号码 \"{trimmed}\" 既不是 11 位手机号, 也不是带区号的固定电话"
+    ))
 }
 
 /// Checks the shape of an e-mail address (one `@`, a dotted domain, no spaces) and lowercases
@@ -45,7 +54,9 @@ pub fn parse_email(raw: &str) -> Result<String, String> {
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && !local.contains('@')
-        && local.chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>' && c != ',');
+        && local
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '<' && c != '>' && c != ',');
     if !domain_ok || !local_ok || trimmed.len() > 254 {
         return Err(bad());
     }
@@ -62,15 +73,28 @@ mod tests {
         assert_eq!(parse_phone("+86 139-1234-5678").unwrap(), "13912345678");
         assert_eq!(parse_phone("0851-22345678").unwrap(), "0851-22345678");
         assert_eq!(parse_phone("01088889999").unwrap(), "010-88889999");
-        for bad in ["", "12345", "1380000000", "12800000001", "138000000012", "电话", "13800000001x"] {
+        for bad in [
+            "",
+            "12345",
+            "1380000000",
+            "12800000001",
+            "138000000012",
+            "电话",
+            "13800000001x",
+        ] {
             assert!(parse_phone(bad).is_err(), "{bad} should be rejected");
         }
     }
 
     #[test]
     fn emails() {
-        assert_eq!(parse_email(" ZhangWei@Badu.GOV.cn ").unwrap(), "ZhangWei@badu.gov.cn");
-        for bad in ["", "a", "a@b", "@b.cn", "a b@c.cn", "a@b..cn", "a@.b.cn", "张@b.cn", "a@b.cn."] {
+        assert_eq!(
+            parse_email(" ZhangWei@Badu.GOV.cn ").unwrap(),
+            "ZhangWei@badu.gov.cn"
+        );
+        for bad in [
+            "", "a", "a@b", "@b.cn", "a b@c.cn", "a@b..cn", "a@.b.cn", "张@b.cn", "a@b.cn.",
+        ] {
             assert!(parse_email(bad).is_err(), "{bad} should be rejected");
         }
     }

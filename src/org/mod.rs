@@ -84,7 +84,10 @@ pub const KNOWN_ROLES: &[(&str, &str, Level)] = &[
 ];
 
 pub fn role_title(role: &str) -> Option<&'static str> {
-    KNOWN_ROLES.iter().find(|(id, _, _)| *id == role).map(|(_, t, _)| *t)
+    KNOWN_ROLES
+        .iter()
+        .find(|(id, _, _)| *id == role)
+        .map(|(_, t, _)| *t)
 }
 
 /// Role ids are identifiers, because workflow files refer to them.

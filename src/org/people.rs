@@ -50,8 +50,16 @@ pub fn clean_contact(
     email: Option<String>,
     errors: &mut Vec<FieldError>,
 ) -> (Option<String>, Option<String>) {
-    let phone = clean_optional(phone).and_then(|p| parse_phone(&p).map_err(|m| errors.push(FieldError::new("phone", m))).ok());
-    let email = clean_optional(email).and_then(|e| parse_email(&e).map_err(|m| errors.push(FieldError::new("email", m))).ok());
+    let phone = clean_optional(phone).and_then(|p| {
+        parse_phone(&p)
+            .map_err(|m| errors.push(FieldError::new("phone", m)))
+            .ok()
+    });
+    let email = clean_optional(email).and_then(|e| {
+        parse_email(&e)
+            .map_err(|m| errors.push(FieldError::new("email", m)))
+            .ok()
+    });
     (phone, email)
 }
 
@@ -64,15 +72,25 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Person, AppError> {
         .ok_or_else(|| AppError::not_found("人员", id))
 }
 
-pub fn list(conn: &mut DbConnection, filter: &PersonFilter, page: &PageRequest) -> Result<Page<Person>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &PersonFilter,
+    page: &PageRequest,
+) -> Result<Page<Person>, AppError> {
     let phone = match &filter.phone {
-        Some(p) => Some(parse_phone(p).map_err(|m| AppError::validation(vec![FieldError::new("phone", m)]))?),
+        Some(p) => Some(
+            parse_phone(p).map_err(|m| AppError::validation(vec![FieldError::new("phone", m)]))?,
+        ),
         None => None,
     };
     let query = || {
         let mut q = people::table.into_boxed();
         if let Some(n) = &filter.name {
-            q = q.filter(people::name.like(format!("%{}%", super::units::escape_like(n))).escape('\\'));
+            q = q.filter(
+                people::name
+                    .like(format!("%{}%", super::units::escape_like(n)))
+                    .escape('\\'),
+            );
         }
         if let Some(p) = &phone {
             q = q.filter(people::phone.eq(p.clone()));
@@ -96,7 +114,11 @@ pub fn list(conn: &mut DbConnection, filter: &PersonFilter, page: &PageRequest) 
     Ok(page.page(items, total))
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &WriteContext, form: NewPersonForm) -> Result<Person, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    form: NewPersonForm,
+) -> Result<Person, AppError> {
     let mut errors = Vec::new();
     let name = clean_name("name", &form.name, &mut errors);
     let (phone, email) = clean_contact(form.phone, form.email, &mut errors);
@@ -119,13 +141,32 @@ pub fn create(conn: &mut DbConnection, ctx: &WriteContext, form: NewPersonForm) 
     })
 }
 
-pub(crate) fn insert(conn: &mut DbConnection, ctx: &WriteContext, person: &Person) -> Result<(), AppError> {
-    diesel::insert_into(people::table).values(person).execute(conn)?;
-    audit::record(conn, ctx, "create", "person", &person.id, None::<&Person>, Some(person))
+pub(crate) fn insert(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    person: &Person,
+) -> Result<(), AppError> {
+    diesel::insert_into(people::table)
+        .values(person)
+        .execute(conn)?;
+    audit::record(
+        conn,
+        ctx,
+        "create",
+        "person",
+        &person.id,
+        None::<&Person>,
+        Some(person),
+    )
 }
 
 /// Writes changed fields of a person and records the change; used by the API and the import.
-pub(crate) fn save(conn: &mut DbConnection, ctx: &WriteContext, before: &Person, mut after: Person) -> Result<Person, AppError> {
+pub(crate) fn save(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    before: &Person,
+    mut after: Person,
+) -> Result<Person, AppError> {
     if &after == before {
         return Ok(after);
     }
@@ -139,15 +180,31 @@ pub(crate) fn save(conn: &mut DbConnection, ctx: &WriteContext, before: &Person,
             people::updated_at.eq(after.updated_at),
         ))
         .execute(conn)?;
-    audit::record(conn, ctx, "update", "person", &before.id, Some(before), Some(&after))?;
+    audit::record(
+        conn,
+        ctx,
+        "update",
+        "person",
+        &before.id,
+        Some(before),
+        Some(&after),
+    )?;
     Ok(after)
 }
 
-pub fn update(conn: &mut DbConnection, ctx: &WriteContext, id: &str, patch: PersonPatch) -> Result<Person, AppError> {
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    id: &str,
+    patch: PersonPatch,
+) -> Result<Person, AppError> {
     conn.transaction(|conn| {
         let before = get(conn, id)?;
         if !before.active {
-            return Err(AppError::conflict("inactive", format!("人员 \"{}\" 已停用, 不能修改", before.name)));
+            return Err(AppError::conflict(
+                "inactive",
+                format!("人员 \"{}\" 已停用, 不能修改", before.name),
+            ));
         }
         let mut errors = Vec::new();
         let mut after = before.clone();
@@ -177,7 +234,11 @@ pub fn update(conn: &mut DbConnection, ctx: &WriteContext, id: &str, patch: Pers
 
 /// Deactivates a person and ends their assignments. Nothing is deleted: the person, their
 /// ended assignments and every event stay readable.
-pub fn deactivate(conn: &mut DbConnection, ctx: &WriteContext, id: &str) -> Result<Person, AppError> {
+pub fn deactivate(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    id: &str,
+) -> Result<Person, AppError> {
     conn.transaction(|conn| {
         let before = get(conn, id)?;
         if !before.active {
@@ -197,7 +258,15 @@ pub fn deactivate(conn: &mut DbConnection, ctx: &WriteContext, id: &str) -> Resu
         diesel::update(people::table.find(id))
             .set((people::active.eq(false), people::updated_at.eq(ctx.at)))
             .execute(conn)?;
-        audit::record(conn, ctx, "deactivate", "person", id, Some(&before), Some(&after))?;
+        audit::record(
+            conn,
+            ctx,
+            "deactivate",
+            "person",
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
         Ok(after)
     })
 }

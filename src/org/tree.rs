@@ -99,7 +99,11 @@ pub fn nearest_holders<'a, U: PartialEq, H: Holder>(
             return None;
         }
         // Primary first, then a stable order so the owner of a task never flips between calls.
-        found.sort_by(|a, b| b.is_primary().cmp(&a.is_primary()).then_with(|| a.sort_key().cmp(b.sort_key())));
+        found.sort_by(|a, b| {
+            b.is_primary()
+                .cmp(&a.is_primary())
+                .then_with(|| a.sort_key().cmp(b.sort_key()))
+        });
         Some((depth, found))
     })
 }

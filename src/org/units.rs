@@ -73,7 +73,11 @@ pub fn list(
             q = q.filter(units::level.eq(l.clone()));
         }
         if let Some(n) = &filter.name {
-            q = q.filter(units::name.like(format!("%{}%", escape_like(n))).escape('\\'));
+            q = q.filter(
+                units::name
+                    .like(format!("%{}%", escape_like(n)))
+                    .escape('\\'),
+            );
         }
         q.filter(units::active.eq(filter.active.unwrap_or(true)))
     };
@@ -88,7 +92,9 @@ pub fn list(
 }
 
 pub fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// The unit and its ancestors, nearest first.
@@ -97,7 +103,9 @@ pub fn chain(conn: &mut DbConnection, id: &str) -> Result<Vec<Unit>, AppError> {
     // The tree is at most five levels deep; the guard only protects against corrupt data.
     while let Some(parent) = out.last().and_then(|u| u.parent_id.clone()) {
         if out.len() > Level::ALL.len() + 1 || out.iter().any(|u| u.id == parent) {
-            return Err(AppError::internal(format!("unit tree above {id} is corrupt")));
+            return Err(AppError::internal(format!(
+                "unit tree above {id} is corrupt"
+            )));
         }
         out.push(get(conn, &parent)?);
     }
@@ -118,7 +126,10 @@ fn sibling_named(
 }
 
 fn duplicate_name(name: &str) -> AppError {
-    AppError::conflict("duplicate_name", format!("同一上级单元下已有名为 \"{name}\" 的单元"))
+    AppError::conflict(
+        "duplicate_name",
+        format!("同一上级单元下已有名为 \"{name}\" 的单元"),
+    )
 }
 
 fn active_parent(conn: &mut DbConnection, parent_id: &str) -> Result<Unit, AppError> {
@@ -128,7 +139,10 @@ fn active_parent(conn: &mut DbConnection, parent_id: &str) -> Result<Unit, AppEr
         .first(conn)
         .optional()?
         .ok_or_else(|| {
-            AppError::validation(vec![FieldError::new("parent_id", format!("上级单元 {parent_id} 不存在"))])
+            AppError::validation(vec![FieldError::new(
+                "parent_id",
+                format!("上级单元 {parent_id} 不存在"),
+            )])
         })?;
     if !parent.active {
         return Err(AppError::validation(vec![FieldError::new(
@@ -139,10 +153,16 @@ fn active_parent(conn: &mut DbConnection, parent_id: &str) -> Result<Unit, AppEr
     Ok(parent)
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &WriteContext, form: NewUnitForm) -> Result<Unit, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    form: NewUnitForm,
+) -> Result<Unit, AppError> {
     let mut errors = Vec::new();
     let name = clean_name("name", &form.name, &mut errors);
-    let level = Level::parse(form.level.trim()).map_err(|m| errors.push(FieldError::new("level", m))).ok();
+    let level = Level::parse(form.level.trim())
+        .map_err(|m| errors.push(FieldError::new("level", m)))
+        .ok();
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
@@ -173,16 +193,38 @@ pub fn create(conn: &mut DbConnection, ctx: &WriteContext, form: NewUnitForm) ->
 }
 
 /// Inserts a validated unit and records it.
-pub(crate) fn insert(conn: &mut DbConnection, ctx: &WriteContext, unit: &Unit) -> Result<(), AppError> {
-    diesel::insert_into(units::table).values(unit).execute(conn)?;
-    audit::record(conn, ctx, "create", "unit", &unit.id, None::<&Unit>, Some(unit))
+pub(crate) fn insert(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    unit: &Unit,
+) -> Result<(), AppError> {
+    diesel::insert_into(units::table)
+        .values(unit)
+        .execute(conn)?;
+    audit::record(
+        conn,
+        ctx,
+        "create",
+        "unit",
+        &unit.id,
+        None::<&Unit>,
+        Some(unit),
+    )
 }
 
-pub fn update(conn: &mut DbConnection, ctx: &WriteContext, id: &str, patch: UnitPatch) -> Result<Unit, AppError> {
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    id: &str,
+    patch: UnitPatch,
+) -> Result<Unit, AppError> {
     conn.transaction(|conn| {
         let before = get(conn, id)?;
         if !before.active {
-            return Err(AppError::conflict("inactive", format!("单元 \"{}\" 已停用, 不能修改", before.name)));
+            return Err(AppError::conflict(
+                "inactive",
+                format!("单元 \"{}\" 已停用, 不能修改", before.name),
+            ));
         }
         let mut errors = Vec::new();
         let mut after = before.clone();
@@ -228,15 +270,24 @@ pub fn update(conn: &mut DbConnection, ctx: &WriteContext, id: &str, patch: Unit
                 .filter(units::active.eq(true))
                 .select(Unit::as_select())
                 .load(conn)?;
-            if let Some(child) = children.iter().find(|c| !c.level().may_have_parent(after.level())) {
+            if let Some(child) = children
+                .iter()
+                .find(|c| !c.level().may_have_parent(after.level()))
+            {
                 return Err(AppError::validation(vec![FieldError::new(
                     "level",
-                    format!("下级单元 \"{}\" 是{}级, 本单元不能改为{}级", child.name, child.level().title(), after.level().title()),
+                    format!(
+                        "下级单元 \"{}\" 是{}级, 本单元不能改为{}级",
+                        child.name,
+                        child.level().title(),
+                        after.level().title()
+                    ),
                 )]));
             }
         }
         if (after.name != before.name || after.parent_id != before.parent_id)
-            && sibling_named(conn, after.parent_id.as_deref(), &after.name)?.is_some_and(|u| u.id != before.id)
+            && sibling_named(conn, after.parent_id.as_deref(), &after.name)?
+                .is_some_and(|u| u.id != before.id)
         {
             return Err(duplicate_name(&after.name));
         }
@@ -274,7 +325,10 @@ pub fn deactivate(conn: &mut DbConnection, ctx: &WriteContext, id: &str) -> Resu
         if children > 0 {
             return Err(AppError::conflict(
                 "has_active_children",
-                format!("单元 \"{}\" 下还有 {children} 个在用的下级单元, 请先停用或移走它们", before.name),
+                format!(
+                    "单元 \"{}\" 下还有 {children} 个在用的下级单元, 请先停用或移走它们",
+                    before.name
+                ),
             ));
         }
         let held: Vec<Assignment> = assignments::table
@@ -291,7 +345,15 @@ pub fn deactivate(conn: &mut DbConnection, ctx: &WriteContext, id: &str) -> Resu
         diesel::update(units::table.find(id))
             .set((units::active.eq(false), units::updated_at.eq(ctx.at)))
             .execute(conn)?;
-        audit::record(conn, ctx, "deactivate", "unit", id, Some(&before), Some(&after))?;
+        audit::record(
+            conn,
+            ctx,
+            "deactivate",
+            "unit",
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
         Ok(after)
     })
 }
@@ -323,7 +385,11 @@ impl tree::Holder for ResolvedHolder {
 }
 
 /// Resolves a role for a unit by the 三包 rule ([`tree::nearest_holders`]).
-pub fn resolve_role(conn: &mut DbConnection, unit_id: &str, role: &str) -> Result<Resolution, AppError> {
+pub fn resolve_role(
+    conn: &mut DbConnection,
+    unit_id: &str,
+    role: &str,
+) -> Result<Resolution, AppError> {
     let chain = chain(conn, unit_id)?;
     let ids: Vec<String> = chain.iter().map(|u| u.id.clone()).collect();
     let rows: Vec<(Assignment, Person)> = assignments::table
@@ -337,16 +403,32 @@ pub fn resolve_role(conn: &mut DbConnection, unit_id: &str, role: &str) -> Resul
     let holders: Vec<(String, ResolvedHolder)> = rows
         .into_iter()
         .map(|(a, p)| {
-            (a.unit_id.clone(), ResolvedHolder { assignment_id: a.id, is_primary: a.is_primary, person: p })
+            (
+                a.unit_id.clone(),
+                ResolvedHolder {
+                    assignment_id: a.id,
+                    is_primary: a.is_primary,
+                    person: p,
+                },
+            )
         })
         .collect();
-    let found = tree::nearest_holders(&ids, &holders).map(|(depth, hs)| (depth, hs.iter().map(|h| h.assignment_id.clone()).collect::<Vec<_>>()));
+    let found = tree::nearest_holders(&ids, &holders).map(|(depth, hs)| {
+        (
+            depth,
+            hs.iter()
+                .map(|h| h.assignment_id.clone())
+                .collect::<Vec<_>>(),
+        )
+    });
     let (resolved_at, order) = match found {
         Some((depth, order)) => (Some(chain[depth].clone()), order),
         None => (None, Vec::new()),
     };
-    let mut by_id: std::collections::HashMap<String, ResolvedHolder> =
-        holders.into_iter().map(|(_, h)| (h.assignment_id.clone(), h)).collect();
+    let mut by_id: std::collections::HashMap<String, ResolvedHolder> = holders
+        .into_iter()
+        .map(|(_, h)| (h.assignment_id.clone(), h))
+        .collect();
     Ok(Resolution {
         role: role.to_owned(),
         unit_id: unit_id.to_owned(),

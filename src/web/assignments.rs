@@ -12,8 +12,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/assignments/{id}/deactivate", web::post().to(deactivate));
 }
 
-async fn list(state: web::Data<AppState>, q: ListQuery<AssignmentFilter>) -> Result<HttpResponse, AppError> {
-    let page = state.db(move |conn| assignments::list(conn, &q.filter, &q.page)).await?;
+async fn list(
+    state: web::Data<AppState>,
+    q: ListQuery<AssignmentFilter>,
+) -> Result<HttpResponse, AppError> {
+    let page = state
+        .db(move |conn| assignments::list(conn, &q.filter, &q.page))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -22,20 +27,36 @@ async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(a))
 }
 
-async fn create(state: web::Data<AppState>, form: web::Json<NewAssignmentForm>) -> Result<HttpResponse, AppError> {
+async fn create(
+    state: web::Data<AppState>,
+    form: web::Json<NewAssignmentForm>,
+) -> Result<HttpResponse, AppError> {
     let ctx = state.write_context();
-    let a = state.db(move |conn| assignments::create(conn, &ctx, form.into_inner())).await?;
+    let a = state
+        .db(move |conn| assignments::create(conn, &ctx, form.into_inner()))
+        .await?;
     Ok(HttpResponse::Created().json(a))
 }
 
-async fn update(state: web::Data<AppState>, id: web::Path<String>, patch: web::Json<AssignmentPatch>) -> Result<HttpResponse, AppError> {
+async fn update(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    patch: web::Json<AssignmentPatch>,
+) -> Result<HttpResponse, AppError> {
     let ctx = state.write_context();
-    let a = state.db(move |conn| assignments::update(conn, &ctx, &id, patch.into_inner())).await?;
+    let a = state
+        .db(move |conn| assignments::update(conn, &ctx, &id, patch.into_inner()))
+        .await?;
     Ok(HttpResponse::Ok().json(a))
 }
 
-async fn deactivate(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn deactivate(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let ctx = state.write_context();
-    let a = state.db(move |conn| assignments::deactivate(conn, &ctx, &id)).await?;
+    let a = state
+        .db(move |conn| assignments::deactivate(conn, &ctx, &id))
+        .await?;
     Ok(HttpResponse::Ok().json(a))
 }

@@ -33,16 +33,27 @@ struct Upload {
 
 /// Reads the multipart form: a `file` part and an optional `township` text part.
 async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
-    let mut upload = Upload { bytes: Vec::new(), file_name: None, township: None };
+    let mut upload = Upload {
+        bytes: Vec::new(),
+        file_name: None,
+        township: None,
+    };
     let mut has_file = false;
     let mut total = 0usize;
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| AppError::bad_request("invalid_multipart", format!("上传内容格式不正确: {e}")))?;
+        let mut field = field.map_err(|e| {
+            AppError::bad_request("invalid_multipart", format!("上传内容格式不正确: {e}"))
+        })?;
         let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_owned);
+        let file_name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_owned);
         let mut data = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| AppError::bad_request("invalid_multipart", format!("上传中断: {e}")))?;
+            let chunk = chunk.map_err(|e| {
+                AppError::bad_request("invalid_multipart", format!("上传中断: {e}"))
+            })?;
             total += chunk.len();
             if total > UPLOAD_LIMIT {
                 return Err(AppError::payload_too_large(UPLOAD_LIMIT));
@@ -56,11 +67,19 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
                 upload.file_name = file_name;
             }
             "township" => upload.township = Some(String::from_utf8_lossy(&data).trim().to_owned()),
-            other => return Err(AppError::bad_request("invalid_multipart", format!("未知的表单字段 \"{other}\"; 应为 file 和 township"))),
+            other => {
+                return Err(AppError::bad_request(
+                    "invalid_multipart",
+                    format!("未知的表单字段 \"{other}\"; 应为 file 和 township"),
+                ))
+            }
         }
     }
     if !has_file {
-        return Err(AppError::bad_request("invalid_multipart", "缺少文件字段 file"));
+        return Err(AppError::bad_request(
+            "invalid_multipart",
+            "缺少文件字段 file",
+        ));
     }
     Ok(upload)
 }
@@ -84,19 +103,28 @@ async fn upload(
     let query = query.into_inner();
     let township = query.township.or(upload.township);
     let plan = web::block(move || {
-        import::read_source(&upload.bytes, upload.file_name.as_deref(), township.as_deref(), query.sheet.as_deref())
-            .map(|plan| (plan, upload.file_name))
+        import::read_source(
+            &upload.bytes,
+            upload.file_name.as_deref(),
+            township.as_deref(),
+            query.sheet.as_deref(),
+        )
+        .map(|plan| (plan, upload.file_name))
     })
     .await
     .map_err(|e| AppError::internal(format!("import reader: {e}")))??;
     let (plan, file_name) = plan;
     let ctx = state.write_context();
     let source = file_name.unwrap_or_else(|| "upload".to_owned());
-    let report = state.db(move |conn| import::run(conn, &ctx, &source, &plan, !query.dry_run)).await?;
+    let report = state
+        .db(move |conn| import::run(conn, &ctx, &source, &plan, !query.dry_run))
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
 async fn export(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let text = state.db(|conn| yaml::to_yaml(&yaml::export(conn)?)).await?;
-    Ok(HttpResponse::Ok().content_type("application/yaml; charset=utf-8").body(text))
+    Ok(HttpResponse::Ok()
+        .content_type("application/yaml; charset=utf-8")
+        .body(text))
 }

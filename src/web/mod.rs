@@ -50,7 +50,11 @@ impl AppState {
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(state))
-            .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(JSON_LIMIT)
+                    .error_handler(json_error),
+            )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .route("/healthz", web::get().to(healthz))
@@ -79,7 +83,11 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::no_route(format!("没有这个地址: {} {}", req.method(), req.path())))
+    Err(AppError::no_route(format!(
+        "没有这个地址: {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -87,15 +95,21 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             AppError::payload_too_large(JSON_LIMIT).into()
         }
-        JsonPayloadError::ContentType => {
-            AppError::bad_request("unsupported_media_type", "请求体应为 JSON (Content-Type: application/json)").into()
+        JsonPayloadError::ContentType => AppError::bad_request(
+            "unsupported_media_type",
+            "请求体应为 JSON (Content-Type: application/json)",
+        )
+        .into(),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            AppError::bad_request("invalid_field", format!("字段不正确: {e}"))
+                .with_details(json!({ "line": e.line(), "column": e.column() }))
+                .into()
         }
-        JsonPayloadError::Deserialize(e) if e.is_data() => AppError::bad_request("invalid_field", format!("字段不正确: {e}"))
-            .with_details(json!({ "line": e.line(), "column": e.column() }))
-            .into(),
-        JsonPayloadError::Deserialize(e) => AppError::bad_request("invalid_json", format!("不是有效的 JSON: {e}"))
-            .with_details(json!({ "line": e.line(), "column": e.column() }))
-            .into(),
+        JsonPayloadError::Deserialize(e) => {
+            AppError::bad_request("invalid_json", format!("不是有效的 JSON: {e}"))
+                .with_details(json!({ "line": e.line(), "column": e.column() }))
+                .into()
+        }
         other => AppError::bad_request("invalid_body", format!("无法读取请求体: {other}")).into(),
     }
 }
@@ -125,10 +139,21 @@ impl<F: DeserializeOwned> FromRequest for ListQuery<F> {
 }
 
 fn parse_list_query<F: DeserializeOwned>(query: &str) -> Result<ListQuery<F>, AppError> {
-    let bad = |e: serde_urlencoded::de::Error| AppError::bad_request("invalid_query", format!("查询参数不正确: {e}"));
+    let bad = |e: serde_urlencoded::de::Error| {
+        AppError::bad_request("invalid_query", format!("查询参数不正确: {e}"))
+    };
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(bad)?;
-    let (paging, rest): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(k, _)| k == "page" || k == "per_page");
-    let page: PageRequest = serde_urlencoded::from_str(&serde_urlencoded::to_string(&paging).unwrap_or_default()).map_err(bad)?;
-    let filter: F = serde_urlencoded::from_str(&serde_urlencoded::to_string(&rest).unwrap_or_default()).map_err(bad)?;
-    Ok(ListQuery { filter, page: page.validate()? })
+    let (paging, rest): (Vec<_>, Vec<_>) = pairs
+        .into_iter()
+        .partition(|(k, _)| k == "page" || k == "per_page");
+    let page: PageRequest =
+        serde_urlencoded::from_str(&serde_urlencoded::to_string(&paging).unwrap_or_default())
+            .map_err(bad)?;
+    let filter: F =
+        serde_urlencoded::from_str(&serde_urlencoded::to_string(&rest).unwrap_or_default())
+            .map_err(bad)?;
+    Ok(ListQuery {
+        filter,
+        page: page.validate()?,
+    })
 }

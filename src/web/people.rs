@@ -13,8 +13,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/people/{id}/history", web::get().to(history));
 }
 
-async fn list(state: web::Data<AppState>, q: ListQuery<PersonFilter>) -> Result<HttpResponse, AppError> {
-    let page = state.db(move |conn| people::list(conn, &q.filter, &q.page)).await?;
+async fn list(
+    state: web::Data<AppState>,
+    q: ListQuery<PersonFilter>,
+) -> Result<HttpResponse, AppError> {
+    let page = state
+        .db(move |conn| people::list(conn, &q.filter, &q.page))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -23,25 +28,44 @@ async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(person))
 }
 
-async fn create(state: web::Data<AppState>, form: web::Json<NewPersonForm>) -> Result<HttpResponse, AppError> {
+async fn create(
+    state: web::Data<AppState>,
+    form: web::Json<NewPersonForm>,
+) -> Result<HttpResponse, AppError> {
     let ctx = state.write_context();
-    let person = state.db(move |conn| people::create(conn, &ctx, form.into_inner())).await?;
+    let person = state
+        .db(move |conn| people::create(conn, &ctx, form.into_inner()))
+        .await?;
     Ok(HttpResponse::Created().json(person))
 }
 
-async fn update(state: web::Data<AppState>, id: web::Path<String>, patch: web::Json<PersonPatch>) -> Result<HttpResponse, AppError> {
+async fn update(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    patch: web::Json<PersonPatch>,
+) -> Result<HttpResponse, AppError> {
     let ctx = state.write_context();
-    let person = state.db(move |conn| people::update(conn, &ctx, &id, patch.into_inner())).await?;
+    let person = state
+        .db(move |conn| people::update(conn, &ctx, &id, patch.into_inner()))
+        .await?;
     Ok(HttpResponse::Ok().json(person))
 }
 
-async fn deactivate(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn deactivate(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let ctx = state.write_context();
-    let person = state.db(move |conn| people::deactivate(conn, &ctx, &id)).await?;
+    let person = state
+        .db(move |conn| people::deactivate(conn, &ctx, &id))
+        .await?;
     Ok(HttpResponse::Ok().json(person))
 }
 
-async fn history(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn history(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let events = state.db(move |conn| people::history(conn, &id)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": events })))
 }

@@ -24,12 +24,21 @@ pub enum TestDb {
 impl TestDb {
     /// Creates an empty database and returns it with its URL.
     pub fn create() -> (TestDb, DatabaseUrl) {
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
             Some(admin_url) => {
                 let name = format!("huanjie_test_{}", uuid::Uuid::now_v7().simple());
-                let mut admin = PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL must reach a PostgreSQL server");
-                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
-                let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+                let mut admin = PgConnection::establish(&admin_url)
+                    .expect("TEST_DATABASE_URL must reach a PostgreSQL server");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin_url);
                 let url = DatabaseUrl::Postgres(format!("{base}/{name}"));
                 (TestDb::Postgres { admin_url, name }, url)
             }
@@ -46,7 +55,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { admin_url, name } = self {
             if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
     }
@@ -68,11 +78,27 @@ impl TestApp {
     pub fn new() -> TestApp {
         let (db_guard, url) = TestDb::create();
         let pool = db::connect(&url, 4).expect("connect and migrate");
-        let config = Config::load_from(None, Vec::new(), &Overrides { database_url: Some(url.to_string()), ..Default::default() })
-            .expect("default config");
+        let config = Config::load_from(
+            None,
+            Vec::new(),
+            &Overrides {
+                database_url: Some(url.to_string()),
+                ..Default::default()
+            },
+        )
+        .expect("default config");
         let clock = FixedClock::new(start_time());
-        let state = AppState { pool, clock: Arc::new(clock.clone()), config: Arc::new(config) };
-        TestApp { state, clock, url, _db: db_guard }
+        let state = AppState {
+            pool,
+            clock: Arc::new(clock.clone()),
+            config: Arc::new(config),
+        };
+        TestApp {
+            state,
+            clock,
+            url,
+            _db: db_guard,
+        }
     }
 
     pub fn conn(&self) -> db::PooledConnection {
@@ -87,21 +113,25 @@ impl TestApp {
         let value = if body.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
         };
         (status, value)
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(test::TestRequest::get().uri(&encode_uri(path))).await
+        self.call(test::TestRequest::get().uri(&encode_uri(path)))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(test::TestRequest::post().uri(path).set_json(body)).await
+        self.call(test::TestRequest::post().uri(path).set_json(body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(test::TestRequest::patch().uri(path).set_json(body)).await
+        self.call(test::TestRequest::patch().uri(path).set_json(body))
+            .await
     }
 
     /// Uploads a file to the import endpoint as a browser form would.
@@ -113,7 +143,10 @@ impl TestApp {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let req = test::TestRequest::post()
             .uri(&encode_uri(&format!("/api/v1/imports{query}")))
-            .insert_header(("content-type", format!("multipart/form-data; boundary={boundary}")))
+            .insert_header((
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
             .set_payload(body);
         self.call(req).await
     }
@@ -137,23 +170,40 @@ impl TestApp {
 /// Percent-encodes the non-ASCII bytes of a URI, as a browser does with Chinese names.
 pub fn encode_uri(path: &str) -> String {
     path.bytes()
-        .map(|b| if b.is_ascii() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
 }
 
 /// Creates a unit over the API and returns its id.
 pub async fn unit(app: &TestApp, parent: Option<&str>, level: &str, name: &str) -> String {
-    let (status, body) = app.post("/api/v1/units", serde_json::json!({ "parent_id": parent, "level": level, "name": name })).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/units",
+            serde_json::json!({ "parent_id": parent, "level": level, "name": name }),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().unwrap().to_owned()
 }
 
 pub async fn person(app: &TestApp, name: &str) -> String {
-    let (status, body) = app.post("/api/v1/people", serde_json::json!({ "name": name })).await;
+    let (status, body) = app
+        .post("/api/v1/people", serde_json::json!({ "name": name }))
+        .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().unwrap().to_owned()
 }

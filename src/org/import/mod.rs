@@ -65,11 +65,17 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(at: Location, message: impl Into<String>) -> Self {
-        Problem { at, message: message.into() }
+        Problem {
+            at,
+            message: message.into(),
+        }
     }
 
     pub fn general(message: impl Into<String>) -> Self {
-        Problem { at: Location::default(), message: message.into() }
+        Problem {
+            at: Location::default(),
+            message: message.into(),
+        }
     }
 }
 
@@ -176,7 +182,11 @@ pub struct ImportReport {
 
 impl ChangeSet {
     pub fn summary(&self) -> Summary {
-        let ended = self.changed_assignments.iter().filter(|(b, a)| b.active && !a.active).count();
+        let ended = self
+            .changed_assignments
+            .iter()
+            .filter(|(b, a)| b.active && !a.active)
+            .count();
         Summary {
             units_created: self.new_units.len(),
             units_changed: self.changed_units.len(),
@@ -205,29 +215,62 @@ pub struct Current {
 /// share a name with someone in the plan or are named by id, and the assignments on units.
 pub fn load_current(conn: &mut DbConnection, plan: &OrgPlan) -> Result<Current, AppError> {
     let units: Vec<Unit> = units::table.select(Unit::as_select()).load(conn)?;
-    let names: Vec<String> = plan.people.iter().map(|p| p.name.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let names: Vec<String> = plan
+        .people
+        .iter()
+        .map(|p| p.name.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     // People named by id, and everyone holding a role now, so that a preview can say whose
     // role ends.
     let mut ids: Vec<String> = plan.people.iter().filter_map(|p| p.id.clone()).collect();
-    let holders: Vec<String> = assignments::table.filter(assignments::active.eq(true)).select(assignments::person_id).distinct().load(conn)?;
+    let holders: Vec<String> = assignments::table
+        .filter(assignments::active.eq(true))
+        .select(assignments::person_id)
+        .distinct()
+        .load(conn)?;
     ids.extend(holders);
     let mut found: Vec<Person> = Vec::new();
     for chunk in names.chunks(500) {
-        found.extend(people::table.filter(people::name.eq_any(chunk)).select(Person::as_select()).load(conn)?);
+        found.extend(
+            people::table
+                .filter(people::name.eq_any(chunk))
+                .select(Person::as_select())
+                .load(conn)?,
+        );
     }
     for chunk in ids.chunks(500) {
-        found.extend(people::table.filter(people::id.eq_any(chunk)).select(Person::as_select()).load(conn)?);
+        found.extend(
+            people::table
+                .filter(people::id.eq_any(chunk))
+                .select(Person::as_select())
+                .load(conn)?,
+        );
     }
     let mut seen = HashSet::new();
     found.retain(|p| seen.insert(p.id.clone()));
-    let assignments: Vec<Assignment> = assignments::table.select(Assignment::as_select()).load(conn)?;
-    Ok(Current { units, people: found, assignments })
+    let assignments: Vec<Assignment> = assignments::table
+        .select(Assignment::as_select())
+        .load(conn)?;
+    Ok(Current {
+        units,
+        people: found,
+        assignments,
+    })
 }
 
 /// Compares a plan with the stored organisation. Pure: ids for new rows are made here so that
 /// the change set can be applied as it stands.
-pub fn diff(plan: &OrgPlan, current: &Current, ctx: &WriteContext) -> Result<ChangeSet, Vec<Problem>> {
-    let mut cs = ChangeSet { warnings: plan.warnings.clone(), ..Default::default() };
+pub fn diff(
+    plan: &OrgPlan,
+    current: &Current,
+    ctx: &WriteContext,
+) -> Result<ChangeSet, Vec<Problem>> {
+    let mut cs = ChangeSet {
+        warnings: plan.warnings.clone(),
+        ..Default::default()
+    };
     let mut problems = Vec::new();
 
     // People first: units only need their ids.
@@ -280,9 +323,18 @@ fn match_people(
         let matched: Option<&Person> = if let Some(id) = &planned.id {
             current.people.iter().find(|p| &p.id == id)
         } else {
-            let same_name = by_name.get(planned.name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            let by_phone = planned.phone.as_ref().and_then(|ph| same_name.iter().find(|p| p.phone.as_ref() == Some(ph)));
-            let by_email = planned.email.as_ref().and_then(|em| same_name.iter().find(|p| p.email.as_ref() == Some(em)));
+            let same_name = by_name
+                .get(planned.name.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let by_phone = planned
+                .phone
+                .as_ref()
+                .and_then(|ph| same_name.iter().find(|p| p.phone.as_ref() == Some(ph)));
+            let by_email = planned
+                .email
+                .as_ref()
+                .and_then(|em| same_name.iter().find(|p| p.email.as_ref() == Some(em)));
             let active: Vec<&&Person> = same_name.iter().filter(|p| p.active).collect();
             match (by_phone.or(by_email), active.as_slice()) {
                 (Some(p), _) => Some(*p),
@@ -291,7 +343,11 @@ fn match_people(
                 (None, _) => {
                     problems.push(Problem::new(
                         planned.at.clone(),
-                        format!("系统中有 {} 位同名的\"{}\", 请填写电话或邮箱以区分", active.len(), planned.name),
+                        format!(
+                            "系统中有 {} 位同名的\"{}\", 请填写电话或邮箱以区分",
+                            active.len(),
+                            planned.name
+                        ),
                     ));
                     None
                 }
@@ -302,7 +358,10 @@ fn match_people(
                 if let Some(previous) = claimed.insert(existing.id.clone(), index) {
                     problems.push(Problem::new(
                         planned.at.clone(),
-                        format!("\"{}\" 与 \"{}\" 对应到系统中的同一人员, 请填写电话以区分", planned.name, plan.people[previous].name),
+                        format!(
+                            "\"{}\" 与 \"{}\" 对应到系统中的同一人员, 请填写电话以区分",
+                            planned.name, plan.people[previous].name
+                        ),
                     ));
                 }
                 let mut after = existing.clone();
@@ -320,25 +379,46 @@ fn match_people(
                 if &after != existing {
                     let mut what = Vec::new();
                     if after.phone != existing.phone {
-                        what.push(format!("电话 {} → {}", existing.phone.as_deref().unwrap_or("无"), after.phone.as_deref().unwrap_or("无")));
+                        what.push(format!(
+                            "电话 {} → {}",
+                            existing.phone.as_deref().unwrap_or("无"),
+                            after.phone.as_deref().unwrap_or("无")
+                        ));
                     }
                     if after.email != existing.email {
-                        what.push(format!("邮箱 {} → {}", existing.email.as_deref().unwrap_or("无"), after.email.as_deref().unwrap_or("无")));
+                        what.push(format!(
+                            "邮箱 {} → {}",
+                            existing.email.as_deref().unwrap_or("无"),
+                            after.email.as_deref().unwrap_or("无")
+                        ));
                     }
                     if after.title != existing.title {
-                        what.push(format!("职务 {} → {}", existing.title.as_deref().unwrap_or("无"), after.title.as_deref().unwrap_or("无")));
+                        what.push(format!(
+                            "职务 {} → {}",
+                            existing.title.as_deref().unwrap_or("无"),
+                            after.title.as_deref().unwrap_or("无")
+                        ));
                     }
                     if after.active != existing.active {
                         what.push("重新启用".into());
                     }
                     after.updated_at = ctx.at;
-                    cs.changes.push(ChangeLine { op: "update_person", text: format!("修改人员 {}: {}", after.name, what.join(", ")) });
+                    cs.changes.push(ChangeLine {
+                        op: "update_person",
+                        text: format!("修改人员 {}: {}", after.name, what.join(", ")),
+                    });
                     cs.changed_people.push((existing.clone(), after));
                 }
                 existing.id.clone()
             }
             None if planned.id.is_some() => {
-                problems.push(Problem::new(planned.at.clone(), format!("人员 id {} 在系统中不存在", planned.id.as_deref().unwrap_or_default())));
+                problems.push(Problem::new(
+                    planned.at.clone(),
+                    format!(
+                        "人员 id {} 在系统中不存在",
+                        planned.id.as_deref().unwrap_or_default()
+                    ),
+                ));
                 String::new()
             }
             None => {
@@ -352,10 +432,17 @@ fn match_people(
                     created_at: ctx.at,
                     updated_at: ctx.at,
                 };
-                let contact: Vec<&str> = [person.phone.as_deref(), person.email.as_deref()].into_iter().flatten().collect();
+                let contact: Vec<&str> = [person.phone.as_deref(), person.email.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
                 cs.changes.push(ChangeLine {
                     op: "create_person",
-                    text: if contact.is_empty() { format!("新增人员 {}", person.name) } else { format!("新增人员 {} ({})", person.name, contact.join(", ")) },
+                    text: if contact.is_empty() {
+                        format!("新增人员 {}", person.name)
+                    } else {
+                        format!("新增人员 {} ({})", person.name, contact.join(", "))
+                    },
                 });
                 let id = person.id.clone();
                 cs.new_people.push(person);
@@ -382,9 +469,16 @@ impl<'a> UnitWalker<'a> {
     /// of trees are matched among the roots.
     fn find_root(&mut self, root: &PlannedUnit) -> Option<&'a Unit> {
         let candidates: Vec<&Unit> = if root.level == Level::Township {
-            self.current.units.iter().filter(|u| u.name == root.name && u.level == "township").collect()
+            self.current
+                .units
+                .iter()
+                .filter(|u| u.name == root.name && u.level == "township")
+                .collect()
         } else {
-            self.children.get(&None).map(|v| v.iter().copied().filter(|u| u.name == root.name).collect()).unwrap_or_default()
+            self.children
+                .get(&None)
+                .map(|v| v.iter().copied().filter(|u| u.name == root.name).collect())
+                .unwrap_or_default()
         };
         let active: Vec<&Unit> = candidates.iter().copied().filter(|u| u.active).collect();
         match (active.as_slice(), candidates.as_slice()) {
@@ -392,20 +486,37 @@ impl<'a> UnitWalker<'a> {
             ([], [one]) => Some(one),
             ([], []) => None,
             _ => {
-                self.problems.push(Problem::new(root.at.clone(), format!("系统中有多个名为\"{}\"的单元, 无法确定导入到哪一个", root.name)));
+                self.problems.push(Problem::new(
+                    root.at.clone(),
+                    format!(
+                        "系统中有多个名为\"{}\"的单元, 无法确定导入到哪一个",
+                        root.name
+                    ),
+                ));
                 None
             }
         }
     }
 
-    fn visit(&mut self, planned: &PlannedUnit, parent_id: Option<&str>, existing: Option<&'a Unit>, path: &str) {
+    fn visit(
+        &mut self,
+        planned: &PlannedUnit,
+        parent_id: Option<&str>,
+        existing: Option<&'a Unit>,
+        path: &str,
+    ) {
         let ctx = self.ctx;
         let unit_id = match existing {
             Some(old) => {
                 if old.level != planned.level.as_str() {
                     self.problems.push(Problem::new(
                         planned.at.clone(),
-                        format!("系统中的\"{}\"是{}级, 此处为{}级", path, old.level().title(), planned.level.title()),
+                        format!(
+                            "系统中的\"{}\"是{}级, 此处为{}级",
+                            path,
+                            old.level().title(),
+                            planned.level.title()
+                        ),
                     ));
                 }
                 let mut after = old.clone();
@@ -415,8 +526,15 @@ impl<'a> UnitWalker<'a> {
                 }
                 if &after != old {
                     after.updated_at = ctx.at;
-                    let what = if !old.active { "重新启用".to_owned() } else { format!("类别改为 {}", after.kind.as_deref().unwrap_or("无")) };
-                    self.cs.changes.push(ChangeLine { op: "update_unit", text: format!("修改单元 {path}: {what}") });
+                    let what = if !old.active {
+                        "重新启用".to_owned()
+                    } else {
+                        format!("类别改为 {}", after.kind.as_deref().unwrap_or("无"))
+                    };
+                    self.cs.changes.push(ChangeLine {
+                        op: "update_unit",
+                        text: format!("修改单元 {path}: {what}"),
+                    });
                     self.cs.changed_units.push((old.clone(), after));
                 }
                 old.id.clone()
@@ -432,7 +550,10 @@ impl<'a> UnitWalker<'a> {
                     created_at: ctx.at,
                     updated_at: ctx.at,
                 };
-                self.cs.changes.push(ChangeLine { op: "create_unit", text: format!("新增{} {path}", planned.level.title()) });
+                self.cs.changes.push(ChangeLine {
+                    op: "create_unit",
+                    text: format!("新增{} {path}", planned.level.title()),
+                });
                 let id = unit.id.clone();
                 self.cs.new_units.push(unit);
                 id
@@ -441,7 +562,10 @@ impl<'a> UnitWalker<'a> {
         if let Some(existing) = existing {
             if let Some(parent) = parent_id {
                 if existing.parent_id.as_deref() != Some(parent) {
-                    self.problems.push(Problem::new(planned.at.clone(), format!("\"{path}\" 在系统中属于另一个上级单元")));
+                    self.problems.push(Problem::new(
+                        planned.at.clone(),
+                        format!("\"{path}\" 在系统中属于另一个上级单元"),
+                    ));
                 }
             }
         }
@@ -451,8 +575,16 @@ impl<'a> UnitWalker<'a> {
             .and_then(|e| self.children.get(&Some(e.id.as_str())).cloned())
             .unwrap_or_default();
         for child in &planned.children {
-            let found = stored_children.iter().copied().find(|u| u.name == child.name);
-            self.visit(child, Some(&unit_id), found, &format!("{path}/{}", child.name));
+            let found = stored_children
+                .iter()
+                .copied()
+                .find(|u| u.name == child.name);
+            self.visit(
+                child,
+                Some(&unit_id),
+                found,
+                &format!("{path}/{}", child.name),
+            );
         }
     }
 
@@ -461,26 +593,58 @@ impl<'a> UnitWalker<'a> {
         for (role, holders) in &planned.roles {
             let title = role_title(role).unwrap_or(role);
             let stored: Vec<&Assignment> = if unit_exists {
-                self.current.assignments.iter().filter(|a| a.unit_id == unit_id && &a.role == role).collect()
+                self.current
+                    .assignments
+                    .iter()
+                    .filter(|a| a.unit_id == unit_id && &a.role == role)
+                    .collect()
             } else {
                 Vec::new()
             };
-            let wanted: Vec<&str> = holders.iter().map(|&i| self.person_ids[i].as_str()).collect();
+            let wanted: Vec<&str> = holders
+                .iter()
+                .map(|&i| self.person_ids[i].as_str())
+                .collect();
             for (position, person_id) in wanted.iter().enumerate() {
                 let primary = position == 0;
-                let name = self.person_names.get(*person_id).map(String::as_str).unwrap_or("?");
+                let name = self
+                    .person_names
+                    .get(*person_id)
+                    .map(String::as_str)
+                    .unwrap_or("?");
                 match stored.iter().find(|a| a.person_id == *person_id) {
                     Some(old) if old.active && old.is_primary == primary => {}
                     Some(old) => {
-                        let after = Assignment { active: true, is_primary: primary, updated_at: ctx.at, ..(*old).clone() };
-                        let what = if !old.active { "重新任命" } else if primary { "改为主要负责人" } else { "改为协助负责人" };
-                        self.cs.changes.push(ChangeLine { op: "update_assignment", text: format!("{path} {title} {name}: {what}") });
+                        let after = Assignment {
+                            active: true,
+                            is_primary: primary,
+                            updated_at: ctx.at,
+                            ..(*old).clone()
+                        };
+                        let what = if !old.active {
+                            "重新任命"
+                        } else if primary {
+                            "改为主要负责人"
+                        } else {
+                            "改为协助负责人"
+                        };
+                        self.cs.changes.push(ChangeLine {
+                            op: "update_assignment",
+                            text: format!("{path} {title} {name}: {what}"),
+                        });
                         self.cs.changed_assignments.push(((*old).clone(), after));
                     }
                     None => {
                         self.cs.changes.push(ChangeLine {
                             op: "assign",
-                            text: format!("{path} {title}: {name}{}", if primary && wanted.len() > 1 { " (主要)" } else { "" }),
+                            text: format!(
+                                "{path} {title}: {name}{}",
+                                if primary && wanted.len() > 1 {
+                                    " (主要)"
+                                } else {
+                                    ""
+                                }
+                            ),
                         });
                         self.cs.new_assignments.push(Assignment {
                             id: super::new_id(),
@@ -495,10 +659,25 @@ impl<'a> UnitWalker<'a> {
                     }
                 }
             }
-            for old in stored.iter().filter(|a| a.active && !wanted.contains(&a.person_id.as_str())) {
-                let name = self.person_names.get(&old.person_id).map(String::as_str).unwrap_or("(已不在表中的人员)");
-                self.cs.changes.push(ChangeLine { op: "unassign", text: format!("{path} {title}: 不再由 {name} 负责") });
-                let after = Assignment { active: false, is_primary: false, updated_at: ctx.at, ..(*old).clone() };
+            for old in stored
+                .iter()
+                .filter(|a| a.active && !wanted.contains(&a.person_id.as_str()))
+            {
+                let name = self
+                    .person_names
+                    .get(&old.person_id)
+                    .map(String::as_str)
+                    .unwrap_or("(已不在表中的人员)");
+                self.cs.changes.push(ChangeLine {
+                    op: "unassign",
+                    text: format!("{path} {title}: 不再由 {name} 负责"),
+                });
+                let after = Assignment {
+                    active: false,
+                    is_primary: false,
+                    updated_at: ctx.at,
+                    ..(*old).clone()
+                };
                 self.cs.changed_assignments.push(((*old).clone(), after));
             }
         }
@@ -506,7 +685,12 @@ impl<'a> UnitWalker<'a> {
 }
 
 /// Writes a change set in one transaction, with an event per row and one for the import.
-pub fn apply(conn: &mut DbConnection, ctx: &WriteContext, source: &str, cs: &ChangeSet) -> Result<(), AppError> {
+pub fn apply(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    source: &str,
+    cs: &ChangeSet,
+) -> Result<(), AppError> {
     if cs.is_empty() {
         return Ok(());
     }
@@ -516,17 +700,42 @@ pub fn apply(conn: &mut DbConnection, ctx: &WriteContext, source: &str, cs: &Cha
         // Parents come before children in new_units, so foreign keys hold row by row.
         crate::db::insert_all!(conn, units::table, &cs.new_units);
         for u in &cs.new_units {
-            events.push(NewEvent::new(ctx, "create", "unit", &u.id, None::<&Unit>, Some(u)));
+            events.push(NewEvent::new(
+                ctx,
+                "create",
+                "unit",
+                &u.id,
+                None::<&Unit>,
+                Some(u),
+            ));
         }
         for (before, after) in &cs.changed_units {
             diesel::update(units::table.find(&before.id))
-                .set((units::kind.eq(&after.kind), units::active.eq(after.active), units::updated_at.eq(after.updated_at)))
+                .set((
+                    units::kind.eq(&after.kind),
+                    units::active.eq(after.active),
+                    units::updated_at.eq(after.updated_at),
+                ))
                 .execute(conn)?;
-            events.push(NewEvent::new(ctx, "update", "unit", &before.id, Some(before), Some(after)));
+            events.push(NewEvent::new(
+                ctx,
+                "update",
+                "unit",
+                &before.id,
+                Some(before),
+                Some(after),
+            ));
         }
         crate::db::insert_all!(conn, people::table, &cs.new_people);
         for p in &cs.new_people {
-            events.push(NewEvent::new(ctx, "create", "person", &p.id, None::<&Person>, Some(p)));
+            events.push(NewEvent::new(
+                ctx,
+                "create",
+                "person",
+                &p.id,
+                None::<&Person>,
+                Some(p),
+            ));
         }
         for (before, after) in &cs.changed_people {
             diesel::update(people::table.find(&before.id))
@@ -539,18 +748,47 @@ pub fn apply(conn: &mut DbConnection, ctx: &WriteContext, source: &str, cs: &Cha
                     people::updated_at.eq(after.updated_at),
                 ))
                 .execute(conn)?;
-            events.push(NewEvent::new(ctx, "update", "person", &before.id, Some(before), Some(after)));
+            events.push(NewEvent::new(
+                ctx,
+                "update",
+                "person",
+                &before.id,
+                Some(before),
+                Some(after),
+            ));
         }
         for (before, after) in &cs.changed_assignments {
             diesel::update(assignments::table.find(&before.id))
-                .set((assignments::is_primary.eq(after.is_primary), assignments::active.eq(after.active), assignments::updated_at.eq(after.updated_at)))
+                .set((
+                    assignments::is_primary.eq(after.is_primary),
+                    assignments::active.eq(after.active),
+                    assignments::updated_at.eq(after.updated_at),
+                ))
                 .execute(conn)?;
-            let action = if before.active && !after.active { "deactivate" } else { "update" };
-            events.push(NewEvent::new(ctx, action, "assignment", &before.id, Some(before), Some(after)));
+            let action = if before.active && !after.active {
+                "deactivate"
+            } else {
+                "update"
+            };
+            events.push(NewEvent::new(
+                ctx,
+                action,
+                "assignment",
+                &before.id,
+                Some(before),
+                Some(after),
+            ));
         }
         crate::db::insert_all!(conn, assignments::table, &cs.new_assignments);
         for a in &cs.new_assignments {
-            events.push(NewEvent::new(ctx, "create", "assignment", &a.id, None::<&Assignment>, Some(a)));
+            events.push(NewEvent::new(
+                ctx,
+                "create",
+                "assignment",
+                &a.id,
+                None::<&Assignment>,
+                Some(a),
+            ));
         }
         #[derive(Serialize)]
         struct ImportRecord<'a> {
@@ -563,14 +801,23 @@ pub fn apply(conn: &mut DbConnection, ctx: &WriteContext, source: &str, cs: &Cha
             "import",
             &batch_id,
             None::<&()>,
-            Some(&ImportRecord { source, summary: cs.summary() }),
+            Some(&ImportRecord {
+                source,
+                summary: cs.summary(),
+            }),
         ));
         audit::record_all(conn, &events)
     })
 }
 
 /// Preview (`commit == false`) or commit of a plan.
-pub fn run(conn: &mut DbConnection, ctx: &WriteContext, source: &str, plan: &OrgPlan, commit: bool) -> Result<ImportReport, AppError> {
+pub fn run(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    source: &str,
+    plan: &OrgPlan,
+    commit: bool,
+) -> Result<ImportReport, AppError> {
     let batch_id = super::new_id();
     let ctx = ctx.clone().in_batch(batch_id.clone());
     // Reading and writing in one transaction keeps the preview that was checked the one that
@@ -624,13 +871,24 @@ pub fn read_source(
     let plan = match SourceFormat::detect(bytes, file_name) {
         SourceFormat::Yaml => {
             let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-                .map_err(|e| rejected(vec![Problem::general(format!("YAML 文件不是 UTF-8 编码: 第 {} 字节处", e.valid_up_to()))]))?;
+                .map_err(|e| {
+                    rejected(vec![Problem::general(format!(
+                        "YAML 文件不是 UTF-8 编码: 第 {} 字节处",
+                        e.valid_up_to()
+                    ))])
+                })?;
             yaml::read(text)
         }
         SourceFormat::Xlsx | SourceFormat::Csv => {
-            let township = township.map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
-                AppError::validation(vec![crate::error::FieldError::new("township", "导入三包表格时必须指定乡镇名称")])
-            })?;
+            let township = township
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    AppError::validation(vec![crate::error::FieldError::new(
+                        "township",
+                        "导入三包表格时必须指定乡镇名称",
+                    )])
+                })?;
             table::read(bytes, township, sheet)
         }
     };

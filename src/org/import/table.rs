@@ -50,7 +50,9 @@ pub fn read_csv(bytes: &[u8]) -> Result<Sheet, Vec<Problem>> {
         Err(_) => {
             let (decoded, _, had_errors) = encoding_rs::GB18030.decode(bytes);
             if had_errors {
-                return Err(vec![Problem::general("文件既不是 UTF-8 也不是 GBK 编码的文本, 请另存为 CSV UTF-8 或 Excel 文件")]);
+                return Err(vec![Problem::general(
+                    "文件既不是 UTF-8 也不是 GBK 编码的文本, 请另存为 CSV UTF-8 或 Excel 文件",
+                )]);
             }
             decoded.into_owned()
         }
@@ -58,14 +60,27 @@ pub fn read_csv(bytes: &[u8]) -> Result<Sheet, Vec<Problem>> {
     if text.contains('\0') {
         return Err(vec![Problem::general("文件含有二进制内容, 不是 CSV 文本")]);
     }
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut sheet = Sheet::default();
     for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| vec![Problem::new(Location { row: Some(i + 1), ..Default::default() }, format!("CSV 格式错误: {e}"))])?;
+        let record = record.map_err(|e| {
+            vec![Problem::new(
+                Location {
+                    row: Some(i + 1),
+                    ..Default::default()
+                },
+                format!("CSV 格式错误: {e}"),
+            )]
+        })?;
         if sheet.rows.len() >= MAX_ROWS {
             return Err(vec![Problem::general(format!("表格超过 {MAX_ROWS} 行"))]);
         }
-        sheet.rows.push(record.iter().map(|c| c.to_owned()).collect());
+        sheet
+            .rows
+            .push(record.iter().map(|c| c.to_owned()).collect());
     }
     Ok(sheet)
 }
@@ -75,30 +90,53 @@ pub fn read_xlsx(bytes: &[u8], sheet_name: Option<&str>) -> Result<Sheet, Vec<Pr
     use calamine::{Data, Reader, SheetVisible, Xlsx};
     check_unpacked_size(bytes)?;
     let fail = |m: String| vec![Problem::general(m)];
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| fail(format!("无法读取 Excel 文件: {e}")))?;
+    let mut book: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| fail(format!("无法读取 Excel 文件: {e}")))?;
     let sheets = book.sheets_metadata().to_vec();
     let mut warnings = Vec::new();
     let chosen = match sheet_name {
-        Some(name) => sheets
-            .iter()
-            .find(|s| s.name == name)
-            .ok_or_else(|| fail(format!("工作簿中没有名为 \"{name}\" 的工作表; 现有: {}", sheets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "))))?,
+        Some(name) => sheets.iter().find(|s| s.name == name).ok_or_else(|| {
+            fail(format!(
+                "工作簿中没有名为 \"{name}\" 的工作表; 现有: {}",
+                sheets
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?,
         None => {
-            let mut visible = sheets.iter().filter(|s| s.visible == SheetVisible::Visible && s.typ == calamine::SheetType::WorkSheet);
-            let first = visible.next().ok_or_else(|| fail("工作簿中没有可见的工作表".into()))?;
+            let mut visible = sheets.iter().filter(|s| {
+                s.visible == SheetVisible::Visible && s.typ == calamine::SheetType::WorkSheet
+            });
+            let first = visible
+                .next()
+                .ok_or_else(|| fail("工作簿中没有可见的工作表".into()))?;
             let others = visible.count();
             if others > 0 {
-                warnings.push(format!("工作簿有 {} 个可见工作表, 只导入第一个 \"{}\"", others + 1, first.name));
+                warnings.push(format!(
+                    "工作簿有 {} 个可见工作表, 只导入第一个 \"{}\"",
+                    others + 1,
+                    first.name
+                ));
             }
             first
         }
     };
-    for hidden in sheets.iter().filter(|s| s.visible != SheetVisible::Visible && s.name != chosen.name) {
+    for hidden in sheets
+        .iter()
+        .filter(|s| s.visible != SheetVisible::Visible && s.name != chosen.name)
+    {
         warnings.push(format!("隐藏的工作表 \"{}\" 未导入", hidden.name));
     }
     let name = chosen.name.clone();
-    let range = book.worksheet_range(&name).map_err(|e| fail(format!("无法读取工作表 \"{name}\": {e}")))?;
-    let (row0, col0) = range.start().map(|(r, c)| (r as usize, c as usize)).unwrap_or((0, 0));
+    let range = book
+        .worksheet_range(&name)
+        .map_err(|e| fail(format!("无法读取工作表 \"{name}\": {e}")))?;
+    let (row0, col0) = range
+        .start()
+        .map(|(r, c)| (r as usize, c as usize))
+        .unwrap_or((0, 0));
     let (height, width) = range.get_size();
     if row0 + height > MAX_ROWS {
         return Err(fail(format!("表格超过 {MAX_ROWS} 行")));
@@ -129,20 +167,36 @@ pub fn read_xlsx(bytes: &[u8], sheet_name: Option<&str>) -> Result<Sheet, Vec<Pr
         .merge_cells_by_sheet_name(&name)
         .map_err(|e| fail(format!("无法读取合并单元格: {e}")))?
         .into_iter()
-        .map(|d| (d.start.0 as usize, d.start.1 as usize, d.end.0 as usize, d.end.1 as usize))
+        .map(|d| {
+            (
+                d.start.0 as usize,
+                d.start.1 as usize,
+                d.end.0 as usize,
+                d.end.1 as usize,
+            )
+        })
         .collect();
-    Ok(Sheet { rows, merges, warnings })
+    Ok(Sheet {
+        rows,
+        merges,
+        warnings,
+    })
 }
 
 fn check_unpacked_size(bytes: &[u8]) -> Result<(), Vec<Problem>> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| vec![Problem::general(format!("Excel 文件已损坏: {e}"))])?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| vec![Problem::general(format!("Excel 文件已损坏: {e}"))])?;
     let mut total: u64 = 0;
     for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(|e| vec![Problem::general(format!("Excel 文件已损坏: {e}"))])?;
+        let entry = archive
+            .by_index_raw(i)
+            .map_err(|e| vec![Problem::general(format!("Excel 文件已损坏: {e}"))])?;
         total = total.saturating_add(entry.size());
     }
     if total > MAX_XLSX_UNPACKED {
-        return Err(vec![Problem::general("Excel 文件解压后过大, 不像是三包责任表")]);
+        return Err(vec![Problem::general(
+            "Excel 文件解压后过大, 不像是三包责任表",
+        )]);
     }
     Ok(())
 }
@@ -191,7 +245,18 @@ impl Role {
 }
 
 const DISTRICT: &[&str] = &["选区", "片区", "选区名称"];
-const VILLAGE: &[&str] = &["村(社区)", "村(居)", "村/社区", "村社区", "村居", "村", "社区", "村名", "村(社区)名称", "单位"];
+const VILLAGE: &[&str] = &[
+    "村(社区)",
+    "村(居)",
+    "村/社区",
+    "村社区",
+    "村居",
+    "村",
+    "社区",
+    "村名",
+    "村(社区)名称",
+    "单位",
+];
 const GROUP: &[&str] = &["村民小组", "居民小组", "小组", "组", "组名"];
 const PERSONS: &[(Role, &[&str])] = &[
     (Role::Chief, &["第一责任人"]),
@@ -284,16 +349,25 @@ struct Header {
 fn find_header(sheet: &Sheet, problems: &mut Vec<Problem>) -> Option<Header> {
     let limit = sheet.rows.len().min(HEADER_SEARCH_ROWS);
     let row = (0..limit).find(|&r| {
-        sheet.rows[r].iter().any(|c| matches!(classify(c), Some(Column::District | Column::Village)))
+        sheet.rows[r]
+            .iter()
+            .any(|c| matches!(classify(c), Some(Column::District | Column::Village)))
     });
     let Some(row) = row else {
-        problems.push(Problem::general(format!("前 {HEADER_SEARCH_ROWS} 行中找不到表头: 需要有 \"选区\" 和 \"村(社区)\" 列")));
+        problems.push(Problem::general(format!(
+            "前 {HEADER_SEARCH_ROWS} 行中找不到表头: 需要有 \"选区\" 和 \"村(社区)\" 列"
+        )));
         return None;
     };
     let mut columns = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (c, text) in sheet.rows[row].iter().enumerate() {
-        let at = Location { row: Some(row + 1), column: Some(column_letter(c)), header: Some(text.trim().to_owned()), path: None };
+        let at = Location {
+            row: Some(row + 1),
+            column: Some(column_letter(c)),
+            header: Some(text.trim().to_owned()),
+            path: None,
+        };
         match classify(text) {
             Some(Column::Ignored) => {}
             Some(col) => {
@@ -311,20 +385,46 @@ fn find_header(sheet: &Sheet, problems: &mut Vec<Problem>) -> Option<Header> {
     let has = |want: Column| columns.iter().any(|(_, c, _)| *c == want);
     for (want, name) in [(Column::District, "选区"), (Column::Village, "村(社区)")] {
         if !has(want) {
-            problems.push(Problem::new(Location { row: Some(row + 1), ..Default::default() }, format!("缺少必需的列 \"{name}\"")));
+            problems.push(Problem::new(
+                Location {
+                    row: Some(row + 1),
+                    ..Default::default()
+                },
+                format!("缺少必需的列 \"{name}\""),
+            ));
         }
     }
     if has(Column::Person(Role::GroupCadre)) && !has(Column::Group) {
-        problems.push(Problem::new(Location { row: Some(row + 1), ..Default::default() }, "有 \"包组村干部\" 列但缺少 \"村民小组\" 列"));
+        problems.push(Problem::new(
+            Location {
+                row: Some(row + 1),
+                ..Default::default()
+            },
+            "有 \"包组村干部\" 列但缺少 \"村民小组\" 列",
+        ));
     }
-    if !columns.iter().any(|(_, c, _)| matches!(c, Column::Person(_))) {
-        problems.push(Problem::new(Location { row: Some(row + 1), ..Default::default() }, "表中没有任何人员列 (包片领导, 包村干部, 村干部, 包组村干部)"));
+    if !columns
+        .iter()
+        .any(|(_, c, _)| matches!(c, Column::Person(_)))
+    {
+        problems.push(Problem::new(
+            Location {
+                row: Some(row + 1),
+                ..Default::default()
+            },
+            "表中没有任何人员列 (包片领导, 包村干部, 村干部, 包组村干部)",
+        ));
     }
     for (c, col, text) in &columns {
         if let Column::Phone(Some(role)) | Column::Email(Some(role)) = col {
             if !has(Column::Person(*role)) {
                 problems.push(Problem::new(
-                    Location { row: Some(row + 1), column: Some(column_letter(*c)), header: Some(text.clone()), path: None },
+                    Location {
+                        row: Some(row + 1),
+                        column: Some(column_letter(*c)),
+                        header: Some(text.clone()),
+                        path: None,
+                    },
                     "该联系方式列对应的人员列不存在",
                 ));
             }
@@ -339,22 +439,41 @@ fn unmerge(sheet: &mut Sheet, header_row: usize, problems: &mut Vec<Problem>) {
         if r1 < header_row {
             continue; // a title above the table
         }
-        let range = format!("{}{}:{}{}", column_letter(c0), r0 + 1, column_letter(c1), r1 + 1);
+        let range = format!(
+            "{}{}:{}{}",
+            column_letter(c0),
+            r0 + 1,
+            column_letter(c1),
+            r1 + 1
+        );
         if c1 > c0 {
             problems.push(Problem::new(
-                Location { row: Some(r0 + 1), column: Some(column_letter(c0)), ..Default::default() },
+                Location {
+                    row: Some(r0 + 1),
+                    column: Some(column_letter(c0)),
+                    ..Default::default()
+                },
                 format!("合并单元格 {range} 跨越多列, 无法判断属于哪一列, 请取消合并"),
             ));
             continue;
         }
         if r0 <= header_row {
             problems.push(Problem::new(
-                Location { row: Some(r0 + 1), column: Some(column_letter(c0)), ..Default::default() },
+                Location {
+                    row: Some(r0 + 1),
+                    column: Some(column_letter(c0)),
+                    ..Default::default()
+                },
                 format!("合并单元格 {range} 跨越了表头, 请取消合并"),
             ));
             continue;
         }
-        let value = sheet.rows.get(r0).and_then(|r| r.get(c0)).cloned().unwrap_or_default();
+        let value = sheet
+            .rows
+            .get(r0)
+            .and_then(|r| r.get(c0))
+            .cloned()
+            .unwrap_or_default();
         for r in r0 + 1..=r1.min(sheet.rows.len().saturating_sub(1)) {
             let row = &mut sheet.rows[r];
             if row.len() <= c0 {
@@ -367,11 +486,13 @@ fn unmerge(sheet: &mut Sheet, header_row: usize, problems: &mut Vec<Problem>) {
 
 /// Splits a cell naming several people or several numbers.
 fn split_list(cell: &str) -> Vec<String> {
-    cell.split(|c: char| matches!(c, '、' | ',' | '，' | ';' | '；' | '/' | '\n') || c.is_whitespace())
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    cell.split(|c: char| {
+        matches!(c, '、' | ',' | '，' | ';' | '；' | '/' | '\n') || c.is_whitespace()
+    })
+    .map(str::trim)
+    .filter(|s| !s.is_empty())
+    .map(str::to_owned)
+    .collect()
 }
 
 /// The people a row names for one role, each with the cell it came from.
@@ -394,7 +515,13 @@ impl UnitAcc {
         let index = match self.children.iter().position(|(n, _)| n == name) {
             Some(i) => i,
             None => {
-                self.children.push((name.to_owned(), UnitAcc { first_row: row, ..Default::default() }));
+                self.children.push((
+                    name.to_owned(),
+                    UnitAcc {
+                        first_row: row,
+                        ..Default::default()
+                    },
+                ));
                 self.children.len() - 1
             }
         };
@@ -427,6 +554,9 @@ struct PersonAcc {
     at: Location,
 }
 
+/// Gives the roles a unit of a level speaks for, with the people named for them.
+type RolesFor<'a> = dyn Fn(&UnitAcc, Level) -> BTreeMap<String, Vec<usize>> + 'a;
+
 /// Reads a sheet into the plan for one township.
 pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>> {
     let mut problems = Vec::new();
@@ -444,7 +574,17 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
     let mut warnings = std::mem::take(&mut sheet.warnings);
     let mut root = UnitAcc::default();
     let mut people: Vec<(String, PersonAcc)> = Vec::new();
-    let present: Vec<Role> = header.columns.iter().filter_map(|(_, c, _)| if let Column::Person(r) = c { Some(*r) } else { None }).collect();
+    let present: Vec<Role> = header
+        .columns
+        .iter()
+        .filter_map(|(_, c, _)| {
+            if let Column::Person(r) = c {
+                Some(*r)
+            } else {
+                None
+            }
+        })
+        .collect();
 
     for (r, cells) in sheet.rows.iter().enumerate().skip(header.row + 1) {
         let excel_row = r + 1;
@@ -457,10 +597,25 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
             }
             continue;
         }
-        let at = |c: usize, header: &str| Location { row: Some(excel_row), column: Some(column_letter(c)), header: Some(header.to_owned()), path: None };
-        let find = |want: Column| header.columns.iter().find(|(_, c, _)| *c == want).map(|(c, _, h)| (*c, h.as_str()));
+        let at = |c: usize, header: &str| Location {
+            row: Some(excel_row),
+            column: Some(column_letter(c)),
+            header: Some(header.to_owned()),
+            path: None,
+        };
+        let find = |want: Column| {
+            header
+                .columns
+                .iter()
+                .find(|(_, c, _)| *c == want)
+                .map(|(c, _, h)| (*c, h.as_str()))
+        };
         let mut row_ok = true;
-        let mut unit_name = |want: Column, what: &str, required: bool, problems: &mut Vec<Problem>| -> Option<String> {
+        let mut unit_name = |want: Column,
+                             what: &str,
+                             required: bool,
+                             problems: &mut Vec<Problem>|
+         -> Option<String> {
             let (c, h) = find(want)?;
             let v = cell(c);
             if v.starts_with("#ERROR") {
@@ -493,7 +648,10 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
                 let names = split_list(cell(*c));
                 for n in &names {
                     if n.chars().any(|ch| ch.is_ascii_digit()) || n.contains('@') {
-                        problems.push(Problem::new(at(*c, h), format!("\"{n}\" 不像姓名: 电话和邮箱请填在各自的列中")));
+                        problems.push(Problem::new(
+                            at(*c, h),
+                            format!("\"{n}\" 不像姓名: 电话和邮箱请填在各自的列中"),
+                        ));
                         row_ok = false;
                     } else if n.chars().count() > 30 {
                         problems.push(Problem::new(at(*c, h), format!("姓名 \"{n}\" 过长")));
@@ -501,14 +659,26 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
                     }
                 }
                 if !names.is_empty() {
-                    named.insert(*role, (*c, Named { names, at: at(*c, h) }));
+                    named.insert(
+                        *role,
+                        (
+                            *c,
+                            Named {
+                                names,
+                                at: at(*c, h),
+                            },
+                        ),
+                    );
                 }
             }
         }
         if group.is_none() {
             if let Some((c, n)) = named.get(&Role::GroupCadre) {
                 let h = n.at.header.clone().unwrap_or_default();
-                problems.push(Problem::new(at(*c, &h), "填写了包组村干部, 但本行没有填写村民小组"));
+                problems.push(Problem::new(
+                    at(*c, &h),
+                    "填写了包组村干部, 但本行没有填写村民小组",
+                ));
                 row_ok = false;
             }
         }
@@ -525,23 +695,39 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
             }
             let owner = match role_hint {
                 Some(role) => named.get(&role).map(|(_, n)| n),
-                None => named.values().filter(|(pc, _)| pc < c).max_by_key(|(pc, _)| *pc).map(|(_, n)| n),
+                None => named
+                    .values()
+                    .filter(|(pc, _)| pc < c)
+                    .max_by_key(|(pc, _)| *pc)
+                    .map(|(_, n)| n),
             };
             let Some(owner) = owner else {
-                problems.push(Problem::new(at(*c, h), "填写了联系方式, 但左侧没有对应的人员姓名"));
+                problems.push(Problem::new(
+                    at(*c, h),
+                    "填写了联系方式, 但左侧没有对应的人员姓名",
+                ));
                 row_ok = false;
                 continue;
             };
             if values.len() != owner.names.len() {
                 problems.push(Problem::new(
                     at(*c, h),
-                    format!("{} 个联系方式对应 {} 个人 ({}), 数量应一致", values.len(), owner.names.len(), owner.names.join("、")),
+                    format!(
+                        "{} 个联系方式对应 {} 个人 ({}), 数量应一致",
+                        values.len(),
+                        owner.names.len(),
+                        owner.names.join("、")
+                    ),
                 ));
                 row_ok = false;
                 continue;
             }
             for (name, value) in owner.names.iter().zip(values) {
-                let parsed = if is_phone { parse_phone(&value) } else { parse_email(&value) };
+                let parsed = if is_phone {
+                    parse_phone(&value)
+                } else {
+                    parse_email(&value)
+                };
                 match parsed {
                     Ok(v) if is_phone => contacts.push((name.clone(), Some(v), None, at(*c, h))),
                     Ok(v) => contacts.push((name.clone(), None, Some(v), at(*c, h))),
@@ -555,18 +741,34 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
         if !row_ok {
             continue;
         }
-        let (Some(district), Some(village)) = (district, village) else { continue };
+        let (Some(district), Some(village)) = (district, village) else {
+            continue;
+        };
 
         for (_, n) in named.values() {
             for name in &n.names {
                 if !people.iter().any(|(p, _)| p == name) {
-                    people.push((name.clone(), PersonAcc { phone: None, email: None, at: n.at.clone() }));
+                    people.push((
+                        name.clone(),
+                        PersonAcc {
+                            phone: None,
+                            email: None,
+                            at: n.at.clone(),
+                        },
+                    ));
                 }
             }
         }
         for (name, phone, email, loc) in contacts {
-            let acc = &mut people.iter_mut().find(|(p, _)| *p == name).expect("contacts belong to named people").1;
-            for (slot, value, what) in [(&mut acc.phone, phone, "电话"), (&mut acc.email, email, "邮箱")] {
+            let acc = &mut people
+                .iter_mut()
+                .find(|(p, _)| *p == name)
+                .expect("contacts belong to named people")
+                .1;
+            for (slot, value, what) in [
+                (&mut acc.phone, phone, "电话"),
+                (&mut acc.email, email, "邮箱"),
+            ] {
                 let Some(value) = value else { continue };
                 match slot {
                     Some((first, first_at)) if *first != value => problems.push(Problem::new(
@@ -590,7 +792,10 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
         let village_path = format!("{district}/{village}");
         if let Some((other, other_row)) = &v.parent_row {
             if *other != district {
-                problems.push(Problem::new(at(0, ""), format!("\"{village}\" 在第{other_row}行属于 {other}, 此处属于 {district}")));
+                problems.push(Problem::new(
+                    at(0, ""),
+                    format!("\"{village}\" 在第{other_row}行属于 {other}, 此处属于 {district}"),
+                ));
             }
         }
         v.parent_row.get_or_insert((district.clone(), excel_row));
@@ -602,7 +807,12 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
         if let Some(group) = &group {
             let g = v.child(group, excel_row);
             if let Some((_, n)) = named.get(&Role::GroupCadre) {
-                g.set_role(Role::GroupCadre, n.clone(), &format!("{village_path}/{group}"), &mut problems);
+                g.set_role(
+                    Role::GroupCadre,
+                    n.clone(),
+                    &format!("{village_path}/{group}"),
+                    &mut problems,
+                );
             }
         }
         if let Some((_, n)) = named.get(&Role::Chief) {
@@ -628,15 +838,27 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
             at: acc.at.clone(),
         })
         .collect();
-    let index: BTreeMap<&str, usize> = people.iter().enumerate().map(|(i, (n, _))| (n.as_str(), i)).collect();
+    let index: BTreeMap<&str, usize> = people
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.as_str(), i))
+        .collect();
     let roles_for = |acc: &UnitAcc, level: Level| -> BTreeMap<String, Vec<usize>> {
         present
             .iter()
             .filter(|r| r.level() == level)
-            .map(|r| (r.id().to_owned(), acc.roles.get(r).map(|n| n.names.iter().map(|x| index[x.as_str()]).collect()).unwrap_or_default()))
+            .map(|r| {
+                (
+                    r.id().to_owned(),
+                    acc.roles
+                        .get(r)
+                        .map(|n| n.names.iter().map(|x| index[x.as_str()]).collect())
+                        .unwrap_or_default(),
+                )
+            })
             .collect()
     };
-    fn build(name: &str, acc: &UnitAcc, level: Level, roles_for: &dyn Fn(&UnitAcc, Level) -> BTreeMap<String, Vec<usize>>) -> PlannedUnit {
+    fn build(name: &str, acc: &UnitAcc, level: Level, roles_for: &RolesFor) -> PlannedUnit {
         let child_level = match level {
             Level::Township => Level::District,
             Level::District => Level::Village,
@@ -645,14 +867,29 @@ pub fn to_plan(mut sheet: Sheet, township: &str) -> Result<OrgPlan, Vec<Problem>
         PlannedUnit {
             name: name.to_owned(),
             level,
-            kind: if level == Level::Village { village_kind(name) } else { None },
+            kind: if level == Level::Village {
+                village_kind(name)
+            } else {
+                None
+            },
             roles: roles_for(acc, level),
-            children: acc.children.iter().map(|(n, a)| build(n, a, child_level, roles_for)).collect(),
-            at: Location { row: (acc.first_row > 0).then_some(acc.first_row), ..Default::default() },
+            children: acc
+                .children
+                .iter()
+                .map(|(n, a)| build(n, a, child_level, roles_for))
+                .collect(),
+            at: Location {
+                row: (acc.first_row > 0).then_some(acc.first_row),
+                ..Default::default()
+            },
         }
     }
     let root_unit = build(township, &root, Level::Township, &roles_for);
-    Ok(OrgPlan { roots: vec![root_unit], people: plan_people, warnings })
+    Ok(OrgPlan {
+        roots: vec![root_unit],
+        people: plan_people,
+        warnings,
+    })
 }
 
 fn check_village_uniqueness(root: &UnitAcc, problems: &mut Vec<Problem>) {
@@ -662,7 +899,10 @@ fn check_village_uniqueness(root: &UnitAcc, problems: &mut Vec<Problem>) {
             if let Some(other) = seen.insert(village.as_str(), district.as_str()) {
                 if other != district {
                     problems.push(Problem::new(
-                        Location { row: Some(v.first_row), ..Default::default() },
+                        Location {
+                            row: Some(v.first_row),
+                            ..Default::default()
+                        },
                         format!("\"{village}\" 同时出现在 {other} 和 {district} 下"),
                     ));
                 }
@@ -684,7 +924,11 @@ pub fn village_kind(name: &str) -> Option<String> {
 
 /// Reads either format; `sheet` picks an XLSX worksheet by name.
 pub fn read(bytes: &[u8], township: &str, sheet: Option<&str>) -> Result<OrgPlan, Vec<Problem>> {
-    let sheet = if is_xlsx(bytes) { read_xlsx(bytes, sheet)? } else { read_csv(bytes)? };
+    let sheet = if is_xlsx(bytes) {
+        read_xlsx(bytes, sheet)?
+    } else {
+        read_csv(bytes)?
+    };
     to_plan(sheet, township)
 }
 
@@ -701,7 +945,10 @@ mod tests {
         assert_eq!(classify("村（社区）"), Some(Column::Village));
         assert_eq!(classify(" 选 区 "), Some(Column::District));
         assert_eq!(classify("联系电话"), Some(Column::Phone(None)));
-        assert_eq!(classify("包片领导电话"), Some(Column::Phone(Some(Role::Leader))));
+        assert_eq!(
+            classify("包片领导电话"),
+            Some(Column::Phone(Some(Role::Leader)))
+        );
         assert_eq!(classify("Ｅｍａｉｌ"), Some(Column::Email(None)));
         assert_eq!(classify("序号"), Some(Column::Ignored));
         assert_eq!(classify("包村千部"), None);
@@ -730,20 +977,32 @@ mod tests {
     #[test]
     fn row_errors_name_row_and_column() {
         let problems = to_plan(
-            sheet("选区,村(社区),包村干部,电话\n第一选区,大禾村,王强,1380000\n,纳桑村,李娜,\n第二选区,大禾村,王强,\n"),
+            sheet("选区,村(社区),包村干部,电话\n第一选区,大禾村,王强,13800000001\n,纳桑村,李娜,\n第二选区,大禾村,王强,\n第二选区,石桥村,赵六,1380000\n"),
             "八渡镇",
         )
         .unwrap_err();
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        assert!(text.iter().any(|t| t.starts_with("第2行 D列(电话)")), "{text:?}");
-        assert!(text.iter().any(|t| t.starts_with("第3行 A列(选区): 选区不能为空")), "{text:?}");
+        assert!(
+            text.iter().any(|t| t.starts_with("第5行 D列(电话)")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("第3行 A列(选区): 选区不能为空")),
+            "{text:?}"
+        );
         assert!(text.iter().any(|t| t.contains("同时出现在")), "{text:?}");
     }
 
     #[test]
     fn missing_column_is_reported() {
         let problems = to_plan(sheet("选区,包村干部\n第一选区,王强\n"), "八渡镇").unwrap_err();
-        assert!(problems.iter().any(|p| p.message.contains("缺少必需的列 \"村(社区)\"")), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains("缺少必需的列 \"村(社区)\"")),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -753,13 +1012,24 @@ mod tests {
             "八渡镇",
         )
         .unwrap_err();
-        assert!(problems.iter().any(|p| p.at.row == Some(3) && p.message.contains("同一人的联系方式应一致")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.at.row == Some(4) && p.message.contains("数量应一致")), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.at.row == Some(3) && p.message.contains("同一人的联系方式应一致")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.at.row == Some(4) && p.message.contains("数量应一致")),
+            "{problems:?}"
+        );
     }
 
     #[test]
     fn gbk_csv_is_decoded() {
-        let (bytes, _, _) = encoding_rs::GBK.encode("选区,村(社区),包村干部\n第一选区,大禾村,王强\n");
+        let (bytes, _, _) =
+            encoding_rs::GBK.encode("选区,村(社区),包村干部\n第一选区,大禾村,王强\n");
         let plan = read(&bytes, "八渡镇", None).unwrap();
         assert_eq!(plan.people[0].name, "王强");
     }

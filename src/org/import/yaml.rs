@@ -64,9 +64,17 @@ pub struct UnitEntry {
     pub level: Level,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_as_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
     pub roles: BTreeMap<String, Vec<String>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
     pub children: Vec<UnitEntry>,
 }
 
@@ -80,16 +88,23 @@ where
 }
 
 fn at(path: &str) -> Location {
-    Location { path: Some(path.to_owned()), ..Default::default() }
+    Location {
+        path: Some(path.to_owned()),
+        ..Default::default()
+    }
 }
 
 /// Parses and checks an organisation file into a plan.
 pub fn read(text: &str) -> Result<OrgPlan, Vec<Problem>> {
     if text.len() > MAX_FILE_BYTES {
-        return Err(vec![Problem::general(format!("文件超过 {} MB", MAX_FILE_BYTES / 1024 / 1024))]);
+        return Err(vec![Problem::general(format!(
+            "文件超过 {} MB",
+            MAX_FILE_BYTES / 1024 / 1024
+        ))]);
     }
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-    let file: OrgFile = serde_saphyr::from_str(text).map_err(|e| vec![Problem::general(format!("YAML 格式错误: {e}"))])?;
+    let file: OrgFile = serde_saphyr::from_str(text)
+        .map_err(|e| vec![Problem::general(format!("YAML 格式错误: {e}"))])?;
     to_plan(&file)
 }
 
@@ -103,8 +118,24 @@ pub fn to_plan(file: &OrgFile) -> Result<OrgPlan, Vec<Problem>> {
         if name.is_empty() {
             problems.push(Problem::new(at(&path), "name 不能为空"));
         }
-        let phone = p.phone.as_deref().filter(|s| !s.trim().is_empty()).and_then(|v| parse_phone(v).map_err(|m| problems.push(Problem::new(at(&format!("{path}.phone")), m))).ok());
-        let email = p.email.as_deref().filter(|s| !s.trim().is_empty()).and_then(|v| parse_email(v).map_err(|m| problems.push(Problem::new(at(&format!("{path}.email")), m))).ok());
+        let phone = p
+            .phone
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|v| {
+                parse_phone(v)
+                    .map_err(|m| problems.push(Problem::new(at(&format!("{path}.phone")), m)))
+                    .ok()
+            });
+        let email = p
+            .email
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|v| {
+                parse_email(v)
+                    .map_err(|m| problems.push(Problem::new(at(&format!("{path}.email")), m)))
+                    .ok()
+            });
         refs.entry(name).or_default().push(i);
         if let Some(id) = &p.id {
             refs.entry(id.as_str()).or_default().push(i);
@@ -114,7 +145,12 @@ pub fn to_plan(file: &OrgFile) -> Result<OrgPlan, Vec<Problem>> {
             name: name.to_owned(),
             phone,
             email,
-            title: p.title.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+            title: p
+                .title
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
             at: at(&path),
         });
     }
@@ -130,10 +166,21 @@ pub fn to_plan(file: &OrgFile) -> Result<OrgPlan, Vec<Problem>> {
         if let Err(m) = tree::check_placement(u.level, None) {
             problems.push(Problem::new(at(&path), m));
         }
-        roots.push(unit(u, &path, &declared, &refs, &file.people, &mut problems));
+        roots.push(unit(
+            u,
+            &path,
+            &declared,
+            &refs,
+            &file.people,
+            &mut problems,
+        ));
     }
     if problems.is_empty() {
-        Ok(OrgPlan { roots, people, warnings: Vec::new() })
+        Ok(OrgPlan {
+            roots,
+            people,
+            warnings: Vec::new(),
+        })
     } else {
         Err(problems)
     }
@@ -163,16 +210,29 @@ fn unit(
     let mut roles = BTreeMap::new();
     for role in declared {
         let mut holders = Vec::new();
-        for (j, r) in u.roles.get(*role).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
+        for (j, r) in u
+            .roles
+            .get(*role)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             let rpath = format!("{path}.roles.{role}[{j}]");
             match refs.get(r.trim()).map(Vec::as_slice) {
                 Some([one]) if !holders.contains(one) => holders.push(*one),
                 Some([_]) => problems.push(Problem::new(at(&rpath), format!("\"{r}\" 重复列出"))),
                 Some(many) if many.len() > 1 => problems.push(Problem::new(
                     at(&rpath),
-                    format!("people 中有 {} 位名为 \"{r}\" 的人员, 请给他们加上 id 并用 id 引用", many.len()),
+                    format!(
+                        "people 中有 {} 位名为 \"{r}\" 的人员, 请给他们加上 id 并用 id 引用",
+                        many.len()
+                    ),
                 )),
-                _ => problems.push(Problem::new(at(&rpath), format!("\"{r}\" 不在 people 列表中{}", suggest(r, people)))),
+                _ => problems.push(Problem::new(
+                    at(&rpath),
+                    format!("\"{r}\" 不在 people 列表中{}", suggest(r, people)),
+                )),
             }
         }
         roles.insert((*role).to_owned(), holders);
@@ -185,14 +245,22 @@ fn unit(
             problems.push(Problem::new(at(&cpath), m));
         }
         if !seen.insert(c.name.trim()) {
-            problems.push(Problem::new(at(&cpath), format!("\"{}\" 下已有名为 \"{}\" 的单元", name, c.name.trim())));
+            problems.push(Problem::new(
+                at(&cpath),
+                format!("\"{}\" 下已有名为 \"{}\" 的单元", name, c.name.trim()),
+            ));
         }
         children.push(unit(c, &cpath, declared, refs, people, problems));
     }
     PlannedUnit {
         name,
         level: u.level,
-        kind: u.kind.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+        kind: u
+            .kind
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
         roles,
         children,
         at: at(path),
@@ -205,7 +273,9 @@ fn suggest(name: &str, people: &[PersonEntry]) -> String {
         let (a, b): (Vec<char>, Vec<char>) = (p.name.chars().collect(), name.chars().collect());
         a.len() == b.len() && a.iter().zip(&b).filter(|(x, y)| x != y).count() == 1
     });
-    close.map(|p| format!(", 是不是 \"{}\"?", p.name)).unwrap_or_default()
+    close
+        .map(|p| format!(", 是不是 \"{}\"?", p.name))
+        .unwrap_or_default()
 }
 
 /// The stored organisation as a file: every active tree with its active holders.
@@ -231,7 +301,13 @@ pub fn export(conn: &mut DbConnection) -> Result<OrgFile, AppError> {
         *name_count.entry(p.name.as_str()).or_default() += 1;
     }
     // People sharing a name are told apart by their stored id.
-    let reference = |p: &Person| if name_count[p.name.as_str()] > 1 { p.id.clone() } else { p.name.clone() };
+    let reference = |p: &Person| {
+        if name_count[p.name.as_str()] > 1 {
+            p.id.clone()
+        } else {
+            p.name.clone()
+        }
+    };
     let people_out = holders
         .iter()
         .map(|p| PersonEntry {
@@ -245,28 +321,49 @@ pub fn export(conn: &mut DbConnection) -> Result<OrgFile, AppError> {
 
     let mut roles: HashMap<&str, BTreeMap<String, Vec<String>>> = HashMap::new();
     for (a, p) in &held {
-        roles.entry(a.unit_id.as_str()).or_default().entry(a.role.clone()).or_default().push(reference(p));
+        roles
+            .entry(a.unit_id.as_str())
+            .or_default()
+            .entry(a.role.clone())
+            .or_default()
+            .push(reference(p));
     }
     let mut children: HashMap<Option<&str>, Vec<&Unit>> = HashMap::new();
     for u in &all_units {
         children.entry(u.parent_id.as_deref()).or_default().push(u);
     }
-    fn entry(u: &Unit, children: &HashMap<Option<&str>, Vec<&Unit>>, roles: &HashMap<&str, BTreeMap<String, Vec<String>>>) -> UnitEntry {
+    fn entry(
+        u: &Unit,
+        children: &HashMap<Option<&str>, Vec<&Unit>>,
+        roles: &HashMap<&str, BTreeMap<String, Vec<String>>>,
+    ) -> UnitEntry {
         UnitEntry {
             name: u.name.clone(),
             level: u.level(),
             kind: u.kind.clone(),
             roles: roles.get(u.id.as_str()).cloned().unwrap_or_default(),
-            children: children.get(&Some(u.id.as_str())).map(|cs| cs.iter().map(|c| entry(c, children, roles)).collect()).unwrap_or_default(),
+            children: children
+                .get(&Some(u.id.as_str()))
+                .map(|cs| cs.iter().map(|c| entry(c, children, roles)).collect())
+                .unwrap_or_default(),
         }
     }
-    let roots = children.get(&None).map(|rs| rs.iter().map(|r| entry(r, &children, &roles)).collect()).unwrap_or_default();
-    Ok(OrgFile { people: people_out, units: roots })
+    let roots = children
+        .get(&None)
+        .map(|rs| rs.iter().map(|r| entry(r, &children, &roles)).collect())
+        .unwrap_or_default();
+    Ok(OrgFile {
+        people: people_out,
+        units: roots,
+    })
 }
 
 pub fn to_yaml(file: &OrgFile) -> Result<String, AppError> {
-    let body = serde_saphyr::to_string(file).map_err(|e| AppError::internal(format!("yaml: {e}")))?;
-    Ok(format!("# huanjie 组织与三包责任 (huanjie export org)\n{body}"))
+    let body =
+        serde_saphyr::to_string(file).map_err(|e| AppError::internal(format!("yaml: {e}")))?;
+    Ok(format!(
+        "# huanjie 组织与三包责任 (huanjie export org)\n{body}"
+    ))
 }
 
 #[cfg(test)]
@@ -287,11 +384,21 @@ mod tests {
 
     #[test]
     fn reports_bad_references_levels_and_fields() {
-        let bad = SAMPLE.replace("cadre: [王强]", "cadre: [王墙]").replace("level: village", "level: county");
+        let bad = SAMPLE
+            .replace("cadre: [王强]", "cadre: [王墙]")
+            .replace("level: village", "level: county");
         let problems = read(&bad).unwrap_err();
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        assert!(text.iter().any(|t| t.contains("\"王墙\" 不在 people 列表中, 是不是 \"王强\"?")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("units[0].children[0].children[0]")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t.contains("\"王墙\" 不在 people 列表中, 是不是 \"王强\"?")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("units[0].children[0].children[0]")),
+            "{text:?}"
+        );
         let unknown = read("units:\n  - { name: x, level: township, colour: red }\n").unwrap_err();
         assert!(unknown[0].message.contains("colour"), "{unknown:?}");
     }

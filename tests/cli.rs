@@ -1,0 +1,308 @@
+//! The `huanjie` binary: help, configuration errors, import, export and a real server.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+
+fn huanjie(db: &huanjie::db::DatabaseUrl, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_huanjie"));
+    cmd.args(["--database-url", &db.to_string_unmasked()])
+        .args(args);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HUANJIE_")) {
+        cmd.env_remove(k);
+    }
+    cmd.output().expect("run huanjie")
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+trait Unmasked {
+    fn to_string_unmasked(&self) -> String;
+}
+
+impl Unmasked for huanjie::db::DatabaseUrl {
+    fn to_string_unmasked(&self) -> String {
+        match self {
+            huanjie::db::DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            huanjie::db::DatabaseUrl::Postgres(u) => u.clone(),
+        }
+    }
+}
+
+fn fixture_path(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn help_explains_every_subcommand() {
+    let out = Command::new(env!("CARGO_BIN_EXE_huanjie"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for sub in ["serve", "migrate", "import", "export"] {
+        assert!(help.contains(sub), "{sub} missing from:\n{help}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_huanjie"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&out.stdout);
+    for flag in ["--bind", "--data-dir", "--config", "--demo", "HUANJIE_"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn a_bad_setting_stops_the_program_and_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_huanjie"))
+        .args(["--data-dir", dir.path().to_str().unwrap(), "migrate"])
+        .env("HUANJIE_TIMEZONE", "Asia/Shanhai")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("timezone")
+            && err.contains("HUANJIE_TIMEZONE")
+            && err.contains("Asia/Shanhai"),
+        "{err}"
+    );
+
+    let config = dir.path().join("huanjie.toml");
+    std::fs::write(
+        &config,
+        "[smtp]\nhost = \"mail.example.cn\"\nport = 99999\nfrom = \"xjb@example.cn\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_huanjie"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "migrate",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("smtp.port"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn import_preview_commit_export_and_reimport() {
+    let (_db, url) = TestDb::create();
+    let table = fixture_path("badu-18-districts.xlsx");
+
+    let out = huanjie(
+        &url,
+        &["import", &table, "--township", "八渡镇", "--dry-run"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let preview = text(&out.stdout);
+    assert!(
+        preview.contains("新增选区(片区) 八渡镇/第一选区"),
+        "{preview}"
+    );
+    assert!(preview.contains("未写入任何数据"), "{preview}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let exported = dir.path().join("org.yaml");
+    let out = huanjie(&url, &["export", "org", "-o", exported.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&exported)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("level:"))
+            .count(),
+        0,
+        "a preview wrote nothing"
+    );
+
+    let out = huanjie(&url, &["import", &table, "--township", "八渡镇"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("已导入"));
+    let out = huanjie(
+        &url,
+        &[
+            "import",
+            &fixture_path("badu-18-districts.csv"),
+            "--township",
+            "八渡镇",
+        ],
+    );
+    assert!(
+        text(&out.stdout).contains("没有需要修改的内容"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = huanjie(&url, &["export", "org", "-o", exported.to_str().unwrap()]);
+    assert!(out.status.success());
+    let yaml = std::fs::read_to_string(&exported).unwrap();
+    assert_eq!(yaml.matches("level: district").count(), 18);
+    let out = huanjie(&url, &["import", exported.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("没有需要修改的内容"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_bad_table_fails_with_rows_and_columns() {
+    let (_db, url) = TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "选区,村(社区),包村干部,电话\n第一选区,大禾村,王强,12345\n第一选区,,李娜,\n",
+    )
+    .unwrap();
+    let out = huanjie(
+        &url,
+        &["import", bad.to_str().unwrap(), "--township", "八渡镇"],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("第2行 D列(电话)"), "{err}");
+    assert!(err.contains("第3行 B列(村(社区))"), "{err}");
+    let out = huanjie(&url, &["import", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("township"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// Kills the server even when an assertion fails.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `huanjie serve` with `args` on a free port and waits until it listens.
+fn start_server(dir: &std::path::Path, args: &[&str]) -> (Server, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_huanjie"));
+    cmd.current_dir(dir)
+        .args(args)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HUANJIE_")) {
+        cmd.env_remove(k);
+    }
+    let server = Server(cmd.spawn().unwrap());
+    // Waiting for the server to start listening, not for a deadline.
+    let started = Instant::now();
+    while http_get(port, "/healthz").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, port)
+}
+
+fn json_body(body: &str) -> serde_json::Value {
+    serde_json::from_str(body.trim()).unwrap_or_else(|_| {
+        // Chunked transfer: the JSON sits between the chunk-size lines.
+        let json = body
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_default();
+        serde_json::from_str(json).unwrap()
+    })
+}
+
+#[test]
+fn the_server_answers_over_http_with_the_demo_township() {
+    let (_db, url) = TestDb::create();
+    let data = tempfile::tempdir().unwrap();
+    let db_url = url.to_string_unmasked();
+    let (_server, port) = start_server(
+        data.path(),
+        &[
+            "--database-url",
+            &db_url,
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "serve",
+        ],
+    );
+    let (status, body) = http_get(port, "/healthz").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(json_body(&body)["database"], url.backend_name());
+    let (status, body) = http_get(port, "/api/v1/units?level=village&per_page=1").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(json_body(&body)["total"], 0, "no demo unless asked");
+}
+
+#[test]
+fn with_no_configuration_the_server_runs_on_sqlite_in_the_data_dir() {
+    let data = tempfile::tempdir().unwrap();
+    // --demo loads the bundled township into the fresh embedded database.
+    let (_server, port) = start_server(data.path(), &["serve", "--demo"]);
+    assert!(
+        data.path().join("data/huanjie.db").exists(),
+        "the default is ./data/huanjie.db"
+    );
+    let (_, body) = http_get(port, "/healthz").unwrap();
+    assert_eq!(json_body(&body)["database"], "sqlite");
+    let (status, body) = http_get(port, "/api/v1/units?level=village&per_page=1").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(json_body(&body)["total"], 17);
+    let (status, body) = http_get(port, "/api/v1/units?level=planet").unwrap();
+    assert_eq!(status, 422);
+    assert!(body.contains("\"code\""), "{body}");
+}
