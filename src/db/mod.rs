@@ -207,6 +207,32 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
+        #[derive(QueryableByName)]
+        struct Value {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("nested/dir/huanjie.db"));
+        let pool = connect(&url, 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        let mut pragma = |name: &str| {
+            diesel::sql_query(format!(
+                "SELECT CAST((SELECT * FROM pragma_{name}) AS TEXT) AS value"
+            ))
+            .get_result::<Value>(&mut *conn)
+            .unwrap()
+            .value
+        };
+        assert_eq!(pragma("journal_mode"), "wal");
+        assert_eq!(pragma("foreign_keys"), "1");
+        assert_eq!(pragma("busy_timeout"), SQLITE_BUSY_TIMEOUT_MS.to_string());
+        // Migrations ran: a second pass finds nothing to do.
+        assert!(run_migrations(&mut conn).unwrap().is_empty());
+    }
+
+    #[test]
     fn hides_postgres_password() {
         let url = DatabaseUrl::parse("postgres://u:secret@h/db").unwrap();
         assert_eq!(url.to_string(), "postgres://***@h/db");
