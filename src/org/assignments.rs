@@ -107,11 +107,7 @@ fn write(
         }
         Some(_) => {
             diesel::update(assignments::table.find(&after.id))
-                .set((
-                    assignments::is_primary.eq(after.is_primary),
-                    assignments::active.eq(after.active),
-                    assignments::updated_at.eq(after.updated_at),
-                ))
+                .set(after)
                 .execute(conn)?;
         }
     }

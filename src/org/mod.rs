@@ -16,8 +16,10 @@ use crate::error::FieldError;
 
 pub use tree::Level;
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = units_t)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+)]
+#[diesel(table_name = units_t, treat_none_as_null = true)]
 pub struct Unit {
     pub id: String,
     pub parent_id: Option<String>,
@@ -38,8 +40,10 @@ impl Unit {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = people_t)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+)]
+#[diesel(table_name = people_t, treat_none_as_null = true)]
 pub struct Person {
     pub id: String,
     pub name: String,
@@ -53,8 +57,10 @@ pub struct Person {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = assignments_t)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+)]
+#[diesel(table_name = assignments_t, treat_none_as_null = true)]
 pub struct Assignment {
     pub id: String,
     pub person_id: String,

@@ -172,13 +172,7 @@ pub(crate) fn save(
     }
     after.updated_at = ctx.at;
     diesel::update(people::table.find(&before.id))
-        .set((
-            people::name.eq(&after.name),
-            people::phone.eq(&after.phone),
-            people::email.eq(&after.email),
-            people::title.eq(&after.title),
-            people::updated_at.eq(after.updated_at),
-        ))
+        .set(&after)
         .execute(conn)?;
     audit::record(
         conn,
@@ -256,7 +250,7 @@ pub fn deactivate(
         after.active = false;
         after.updated_at = ctx.at;
         diesel::update(people::table.find(id))
-            .set((people::active.eq(false), people::updated_at.eq(ctx.at)))
+            .set(&after)
             .execute(conn)?;
         audit::record(
             conn,

@@ -296,13 +296,7 @@ pub fn update(
         }
         after.updated_at = ctx.at;
         diesel::update(units::table.find(id))
-            .set((
-                units::name.eq(&after.name),
-                units::level.eq(&after.level),
-                units::kind.eq(&after.kind),
-                units::parent_id.eq(&after.parent_id),
-                units::updated_at.eq(after.updated_at),
-            ))
+            .set(&after)
             .execute(conn)?;
         audit::record(conn, ctx, "update", "unit", id, Some(&before), Some(&after))?;
         Ok(after)
@@ -343,7 +337,7 @@ pub fn deactivate(conn: &mut DbConnection, ctx: &WriteContext, id: &str) -> Resu
         after.active = false;
         after.updated_at = ctx.at;
         diesel::update(units::table.find(id))
-            .set((units::active.eq(false), units::updated_at.eq(ctx.at)))
+            .set(&after)
             .execute(conn)?;
         audit::record(
             conn,

@@ -711,11 +711,7 @@ pub fn apply(
         }
         for (before, after) in &cs.changed_units {
             diesel::update(units::table.find(&before.id))
-                .set((
-                    units::kind.eq(&after.kind),
-                    units::active.eq(after.active),
-                    units::updated_at.eq(after.updated_at),
-                ))
+                .set(after)
                 .execute(conn)?;
             events.push(NewEvent::new(
                 ctx,
@@ -739,14 +735,7 @@ pub fn apply(
         }
         for (before, after) in &cs.changed_people {
             diesel::update(people::table.find(&before.id))
-                .set((
-                    people::name.eq(&after.name),
-                    people::phone.eq(&after.phone),
-                    people::email.eq(&after.email),
-                    people::title.eq(&after.title),
-                    people::active.eq(after.active),
-                    people::updated_at.eq(after.updated_at),
-                ))
+                .set(after)
                 .execute(conn)?;
             events.push(NewEvent::new(
                 ctx,
@@ -759,11 +748,7 @@ pub fn apply(
         }
         for (before, after) in &cs.changed_assignments {
             diesel::update(assignments::table.find(&before.id))
-                .set((
-                    assignments::is_primary.eq(after.is_primary),
-                    assignments::active.eq(after.active),
-                    assignments::updated_at.eq(after.updated_at),
-                ))
+                .set(after)
                 .execute(conn)?;
             let action = if before.active && !after.active {
                 "deactivate"
