@@ -178,8 +178,7 @@ fn flatten(
 
 fn unknown_key_message(key: &str) -> String {
     let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
-    format!("未知配置项; 可用的配置项: {}", known.join(", "))
-        .replace("未知配置项", &format!("未知配置项 {key}"))
+    format!("未知配置项 {key}; 可用的配置项: {}", known.join(", "))
 }
 
 fn read_env(
