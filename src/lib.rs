@@ -8,3 +8,4 @@ pub mod error;
 pub mod org;
 pub mod pagination;
 pub mod web;
+pub mod workflow;

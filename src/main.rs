@@ -73,6 +73,13 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check workflow files: prints every problem with file, line and column; exits non-zero
+    /// if there is any.
+    Check {
+        /// Workflow files (workflows/*.yaml)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Export data in a re-importable form.
     Export {
         #[command(subcommand)]
@@ -118,7 +125,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
     };
-    let config = Config::load(cli.config.as_deref(), &overrides).map_err(|e| e.to_string())?;
+    // Only commands that touch the database or listen need the configuration.
+    let config_file = cli.config.clone();
+    let load_config =
+        move || Config::load(config_file.as_deref(), &overrides).map_err(|e| e.to_string());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let show = |e: AppError| match &e.cause {
         Some(cause) => format!("{} ({cause})", e.message),
@@ -128,7 +138,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         },
     };
     match cli.command {
+        Command::Check { files } => Ok(check_files(&files)),
         Command::Serve { demo, .. } => {
+            let config = load_config()?;
             let pool = huanjie::db::connect(&config.database_url, config.database_pool_size)
                 .map_err(show)?;
             if demo {
@@ -138,6 +150,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
+            let config = load_config()?;
             let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
             drop(pool);
             println!("数据库已是最新结构: {}", config.database_url);
@@ -149,6 +162,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             sheet,
             dry_run,
         } => {
+            let config = load_config()?;
             let bytes =
                 std::fs::read(&file).map_err(|e| format!("无法读取 {}: {e}", file.display()))?;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -176,6 +190,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Export {
             what: ExportWhat::Org { output },
         } => {
+            let config = load_config()?;
             let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
             let mut conn = pool.get().map_err(|e| show(e.into()))?;
             let text = yaml::to_yaml(&yaml::export(&mut conn).map_err(show)?).map_err(show)?;
@@ -186,6 +201,39 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `huanjie check`: needs no configuration or database.
+fn check_files(files: &[PathBuf]) -> ExitCode {
+    let mut failed = 0;
+    for path in files {
+        let name = path.display().to_string();
+        let result = match std::fs::read(path) {
+            Ok(bytes) => huanjie::workflow::load(&name, &bytes).map(|_| ()),
+            Err(e) => Err(vec![huanjie::workflow::Diagnostic {
+                file: name.clone(),
+                line: 0,
+                column: 0,
+                step: None,
+                message: format!("无法读取: {e}"),
+            }]),
+        };
+        match result {
+            Ok(()) => println!("{name}: 通过"),
+            Err(problems) => {
+                failed += 1;
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                eprintln!("{name}: {} 处错误", problems.len());
+            }
+        }
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

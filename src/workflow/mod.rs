@@ -1,0 +1,63 @@
+//! Declarative workflow files: the format ([`model`]), deadline expressions ([`deadline`]) and
+//! validation ([`validate`]). Pure: no HTTP, no SQL.
+
+pub mod deadline;
+pub mod model;
+pub mod validate;
+
+pub use model::Workflow;
+pub use validate::Diagnostic;
+
+/// Workflow files are short; the bound keeps a hostile file cheap to refuse.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+fn diagnostic(file: &str, line: u64, column: u64, message: impl Into<String>) -> Diagnostic {
+    Diagnostic {
+        file: file.to_owned(),
+        line,
+        column,
+        step: None,
+        message: message.into(),
+    }
+}
+
+/// Reads and validates a workflow file. `file` names it in the diagnostics.
+pub fn load(file: &str, bytes: &[u8]) -> Result<Workflow, Vec<Diagnostic>> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(vec![diagnostic(
+            file,
+            1,
+            1,
+            format!(
+                "文件过大 ({} KB), 工作流文件上限为 {} KB",
+                bytes.len() / 1024,
+                MAX_FILE_BYTES / 1024
+            ),
+        )]);
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let before = &bytes[..e.valid_up_to()];
+        let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        let column = before.iter().rev().take_while(|b| **b != b'\n').count() as u64 + 1;
+        vec![diagnostic(
+            file,
+            line,
+            column,
+            "文件不是 UTF-8 编码, 请用 UTF-8 保存",
+        )]
+    })?;
+    let workflow: Workflow = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        let message = e.to_string();
+        // The parser's own message repeats the place and a snippet; keep its first line.
+        let first = message.lines().next().unwrap_or_default().to_owned();
+        vec![diagnostic(file, line, column, first)]
+    })?;
+    let problems = validate::validate(file, &workflow);
+    if problems.is_empty() {
+        Ok(workflow)
+    } else {
+        Err(problems)
+    }
+}
