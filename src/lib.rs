@@ -7,5 +7,6 @@ pub mod db;
 pub mod error;
 pub mod org;
 pub mod pagination;
+pub mod plan;
 pub mod web;
 pub mod workflow;

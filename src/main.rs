@@ -80,11 +80,46 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print the timetable (工作日程) of a workflow for an election day: one row per step with
+    /// its date, weekday, days from election day, owner and legal basis.
+    Plan {
+        /// The workflow file
+        file: PathBuf,
+        /// Election day, YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        election_day: chrono::NaiveDate,
+        /// A parameter value within the workflow's bounds, e.g. candidate_list_days=3
+        #[arg(long = "param", value_name = "K=V", value_parser = parse_param)]
+        params: Vec<(String, i64)>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: PlanFormat,
+        /// Time zone of the campaign [default: Asia/Shanghai]
+        #[arg(long, value_name = "TZ", default_value = "Asia/Shanghai")]
+        timezone: chrono_tz::Tz,
+    },
     /// Export data in a re-importable form.
     Export {
         #[command(subcommand)]
         what: ExportWhat,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlanFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+fn parse_param(s: &str) -> Result<(String, i64), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("\"{s}\" 应写成 名称=整数"))?;
+    let v = v
+        .trim()
+        .parse()
+        .map_err(|_| format!("参数 {k} 的值 \"{v}\" 不是整数"))?;
+    Ok((k.trim().to_owned(), v))
 }
 
 #[derive(Subcommand)]
@@ -139,6 +174,46 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     };
     match cli.command {
         Command::Check { files } => Ok(check_files(&files)),
+        Command::Plan {
+            file,
+            election_day,
+            params,
+            format,
+            timezone,
+        } => {
+            let name = file.display().to_string();
+            let bytes = std::fs::read(&file).map_err(|e| format!("无法读取 {name}: {e}"))?;
+            let workflow = huanjie::workflow::load(&name, &bytes).map_err(|problems| {
+                problems
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+            let params = params.into_iter().collect();
+            let rows = huanjie::plan::timetable::timetable(
+                &workflow,
+                "election_day",
+                election_day,
+                &params,
+                timezone,
+            )
+            .map_err(|e| format!("{name}: {e}"))?;
+            use huanjie::plan::timetable::{to_csv, to_table};
+            match format {
+                PlanFormat::Table => print!(
+                    "{}\n选举日 {election_day}{}",
+                    workflow.title,
+                    to_table(&rows)
+                ),
+                PlanFormat::Csv => print!("{}", to_csv(&rows)),
+                PlanFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { demo, .. } => {
             let config = load_config()?;
             let pool = huanjie::db::connect(&config.database_url, config.database_pool_size)
