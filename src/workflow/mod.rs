@@ -21,6 +21,21 @@ fn diagnostic(file: &str, line: u64, column: u64, message: impl Into<String>) ->
     }
 }
 
+/// Budgets far above any real workflow (a few hundred nodes) and far below what hurts: an
+/// alias or merge-key bomb of a few hundred bytes stops within milliseconds.
+fn parser_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 50_000;
+    budget.max_events = 100_000;
+    budget.max_aliases = 2_000;
+    budget.max_merge_keys = 2_000;
+    budget.max_depth = 64;
+    budget.max_total_scalar_bytes = MAX_FILE_BYTES;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
 /// Reads and validates a workflow file. `file` names it in the diagnostics.
 pub fn load(file: &str, bytes: &[u8]) -> Result<Workflow, Vec<Diagnostic>> {
     if bytes.len() > MAX_FILE_BYTES {
@@ -47,13 +62,17 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Workflow, Vec<Diagnostic>> {
             "文件不是 UTF-8 编码, 请用 UTF-8 保存",
         )]
     })?;
-    let workflow: Workflow = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        let message = e.to_string();
-        // The parser's own message repeats the place and a snippet; keep its first line.
-        let first = message.lines().next().unwrap_or_default().to_owned();
-        vec![diagnostic(file, line, column, first)]
-    })?;
+    let workflow: Workflow =
+        serde_saphyr::from_str_with_options(text, parser_options()).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let message = e.to_string();
+            // The parser's own message repeats the place and a snippet; keep its first line.
+            let mut first = message.lines().next().unwrap_or_default().to_owned();
+            if first.contains("budget") {
+                first = format!("文件结构过于庞大 (别名展开、合并或嵌套过深), 已拒绝 ({first})");
+            }
+            vec![diagnostic(file, line, column, first)]
+        })?;
     let problems = validate::validate(file, &workflow);
     if problems.is_empty() {
         Ok(workflow)
