@@ -9,14 +9,21 @@ use std::time::{Duration, Instant};
 
 use common::TestDb;
 
-fn huanjie(db: &huanjie::db::DatabaseUrl, args: &[&str]) -> Output {
+/// The binary, untouched by any `HUANJIE_*` setting of the environment running the tests.
+fn binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_huanjie"));
-    cmd.args(["--database-url", &db.to_string_unmasked()])
-        .args(args);
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HUANJIE_")) {
         cmd.env_remove(k);
     }
-    cmd.output().expect("run huanjie")
+    cmd
+}
+
+fn huanjie(db: &huanjie::db::DatabaseUrl, args: &[&str]) -> Output {
+    binary()
+        .args(["--database-url", &db.to_string_unmasked()])
+        .args(args)
+        .output()
+        .expect("run huanjie")
 }
 
 fn text(out: &[u8]) -> String {
@@ -232,15 +239,12 @@ impl Drop for Server {
 /// Starts `huanjie serve` with `args` on a free port and waits until it listens.
 fn start_server(dir: &std::path::Path, args: &[&str]) -> (Server, u16) {
     let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_huanjie"));
+    let mut cmd = binary();
     cmd.current_dir(dir)
         .args(args)
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HUANJIE_")) {
-        cmd.env_remove(k);
-    }
     let server = Server(cmd.spawn().unwrap());
     // Waiting for the server to start listening, not for a deadline.
     let started = Instant::now();

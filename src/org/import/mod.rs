@@ -224,13 +224,18 @@ pub fn load_current(conn: &mut DbConnection, plan: &OrgPlan) -> Result<Current, 
         .collect();
     // People named by id, and everyone holding a role now, so that a preview can say whose
     // role ends.
-    let mut ids: Vec<String> = plan.people.iter().filter_map(|p| p.id.clone()).collect();
-    let holders: Vec<String> = assignments::table
-        .filter(assignments::active.eq(true))
-        .select(assignments::person_id)
-        .distinct()
+    let assignments: Vec<Assignment> = assignments::table
+        .select(Assignment::as_select())
         .load(conn)?;
-    ids.extend(holders);
+    let mut ids: Vec<String> = plan.people.iter().filter_map(|p| p.id.clone()).collect();
+    ids.extend(
+        assignments
+            .iter()
+            .filter(|a| a.active)
+            .map(|a| a.person_id.clone()),
+    );
+    ids.sort();
+    ids.dedup();
     let mut found: Vec<Person> = Vec::new();
     for chunk in names.chunks(500) {
         found.extend(
@@ -250,9 +255,6 @@ pub fn load_current(conn: &mut DbConnection, plan: &OrgPlan) -> Result<Current, 
     }
     let mut seen = HashSet::new();
     found.retain(|p| seen.insert(p.id.clone()));
-    let assignments: Vec<Assignment> = assignments::table
-        .select(Assignment::as_select())
-        .load(conn)?;
     Ok(Current {
         units,
         people: found,
