@@ -1,6 +1,7 @@
 //! Declarative workflow files: the format ([`model`]), deadline expressions ([`deadline`]) and
 //! validation ([`validate`]). Pure: no HTTP, no SQL.
 
+pub mod checks;
 pub mod deadline;
 pub mod model;
 pub mod validate;
@@ -73,8 +74,18 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Workflow, Vec<Diagnostic>> {
             }
             vec![diagnostic(file, line, column, first)]
         })?;
+    let mut workflow = workflow;
     let problems = validate::validate(file, &workflow);
     if problems.is_empty() {
+        for check in workflow
+            .stages
+            .iter_mut()
+            .flat_map(|s| &mut s.steps)
+            .flat_map(|s| &mut s.checks)
+        {
+            // Validation compiled every expression already, so this cannot fail.
+            check.value.compiled = checks::compile(&check.value.expr).ok().map(|(c, _)| c);
+        }
         Ok(workflow)
     } else {
         Err(problems)

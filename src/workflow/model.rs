@@ -164,4 +164,7 @@ pub struct FieldDef {
 pub struct Check {
     pub expr: String,
     pub message: String,
+    /// Filled by [`crate::workflow::load`] once the whole file is valid.
+    #[serde(skip)]
+    pub compiled: Option<super::checks::CompiledExpr>,
 }

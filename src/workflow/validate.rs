@@ -513,9 +513,8 @@ fn parse_deadline(
     Some(expr)
 }
 
-/// Finds `step.field` references in a check and verifies that the step records the field.
-/// CEL compilation itself happens when the file is loaded for running; this catches the
-/// mistakes authors make most, with a suggestion.
+/// Compiles a check and verifies that every `step.field` it reads is recorded by that step,
+/// with a suggestion for the near misses authors make most.
 fn check_expression_fields(
     ctx: &mut Ctx<'_>,
     check: &Spanned<super::model::Check>,
@@ -523,6 +522,31 @@ fn check_expression_fields(
     recorded: &BTreeMap<&str, BTreeSet<&str>>,
 ) {
     let expr = &check.value.expr;
+    match super::checks::compile(expr) {
+        Err(e) => {
+            ctx.at(
+                check,
+                Some(step),
+                format!(
+                    "检查表达式无法编译 (第 {} 个字符): {}\n{}",
+                    e.column,
+                    e.message,
+                    e.caret(expr)
+                ),
+            );
+            return;
+        }
+        Ok((_, names)) => {
+            for name in names.iter().filter(|n| !recorded.contains_key(n.as_str())) {
+                let msg = with_suggestion(
+                    format!("检查 \"{expr}\" 引用的步骤 \"{name}\" 不存在"),
+                    name,
+                    recorded.keys().copied(),
+                );
+                ctx.at(check, Some(step), msg);
+            }
+        }
+    }
     let mut refs = Vec::new();
     let chars: Vec<char> = expr.chars().collect();
     let mut i = 0;
