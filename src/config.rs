@@ -15,6 +15,7 @@ use crate::db::DatabaseUrl;
 const KEYS: &[(&str, &str)] = &[
     ("bind", "HUANJIE_BIND"),
     ("data_dir", "HUANJIE_DATA_DIR"),
+    ("workflows_dir", "HUANJIE_WORKFLOWS_DIR"),
     ("database_url", "HUANJIE_DATABASE_URL"),
     ("database_pool_size", "HUANJIE_DATABASE_POOL_SIZE"),
     ("timezone", "HUANJIE_TIMEZONE"),
@@ -35,6 +36,8 @@ pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 pub struct Config {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
+    /// Workflow files stored at every start. `None`: `./workflows` if it exists.
+    pub workflows_dir: Option<PathBuf>,
     pub database_url: DatabaseUrl,
     pub database_pool_size: u32,
     pub timezone: Tz,
@@ -261,6 +264,14 @@ impl Config {
             None => PathBuf::from(DEFAULT_DATA_DIR),
         };
 
+        let workflows_dir = match raw.get("workflows_dir") {
+            Some((v, src)) if !Path::new(v.trim()).is_dir() => {
+                return Err(error("workflows_dir", src, format!("\"{v}\" 不是目录")))
+            }
+            Some((v, _)) => Some(PathBuf::from(v.trim())),
+            None => None,
+        };
+
         let database_url = match raw.get("database_url") {
             Some((v, src)) => DatabaseUrl::parse(v).map_err(|p| error("database_url", src, p))?,
             None => DatabaseUrl::Sqlite(data_dir.join("huanjie.db")),
@@ -301,6 +312,7 @@ impl Config {
         Ok(Config {
             bind,
             data_dir,
+            workflows_dir,
             database_url,
             database_pool_size,
             timezone,

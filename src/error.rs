@@ -51,7 +51,7 @@ impl FieldError {
 }
 
 impl AppError {
-    fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
         AppError {
             kind,
             code,

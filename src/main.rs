@@ -218,6 +218,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let config = load_config()?;
             let pool = huanjie::db::connect(&config.database_url, config.database_pool_size)
                 .map_err(show)?;
+            store_workflows(&pool, &config, clock.as_ref()).map_err(show)?;
             if demo {
                 load_demo(&pool, clock.as_ref()).map_err(show)?;
             }
@@ -385,6 +386,34 @@ fn print_report(report: &ImportReport, dry_run: bool) {
     }
 }
 
+/// Stores the workflow files at start; a changed file under an unchanged version stops the
+/// server rather than running on rules the campaigns did not start with.
+fn store_workflows(
+    pool: &huanjie::db::Pool,
+    config: &Config,
+    clock: &dyn Clock,
+) -> Result<(), AppError> {
+    use huanjie::campaign::catalog;
+    let mut conn = pool.get()?;
+    let ctx = WriteContext::new("server", clock.now_naive());
+    let dir = match &config.workflows_dir {
+        Some(dir) => Some(dir.clone()),
+        None if std::path::Path::new("workflows").is_dir() => Some("workflows".into()),
+        None => None,
+    };
+    let stored = match dir {
+        Some(dir) => catalog::store_directory(&mut conn, &ctx, &dir)?,
+        None => huanjie::workflow::BUILTIN
+            .iter()
+            .map(|(name, text)| catalog::store(&mut conn, &ctx, name, text.as_bytes()))
+            .collect::<Result<_, _>>()?,
+    };
+    for (stored, outcome) in stored {
+        tracing::info!(id = %stored.id, version = %stored.version, ?outcome, "workflow");
+    }
+    Ok(())
+}
+
 fn load_demo(pool: &huanjie::db::Pool, clock: &dyn Clock) -> Result<(), AppError> {
     use diesel::prelude::*;
     use huanjie::db::schema::units;
@@ -422,6 +451,7 @@ async fn serve(
         pool,
         clock,
         config: Arc::new(config),
+        workflows: Default::default(),
     };
     actix_web::HttpServer::new(move || {
         actix_web::App::new()

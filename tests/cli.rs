@@ -310,3 +310,79 @@ fn with_no_configuration_the_server_runs_on_sqlite_in_the_data_dir() {
     assert_eq!(status, 422);
     assert!(body.contains("\"code\""), "{body}");
 }
+
+#[test]
+fn the_server_stores_its_workflows_and_refuses_a_changed_file_under_the_same_version() {
+    let (_db, url) = TestDb::create();
+    let db_url = url.to_string_unmasked();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("workflows")).unwrap();
+    let file = dir.path().join("workflows/village-committee.yaml");
+    let original = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/village-committee.yaml"),
+    )
+    .unwrap();
+    std::fs::write(&file, &original).unwrap();
+    {
+        let (_server, port) = start_server(dir.path(), &["--database-url", &db_url, "serve"]);
+        let (status, body) = http_get(port, "/api/v1/workflows").unwrap();
+        assert_eq!(status, 200);
+        let items = json_body(&body)["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 1, "only the directory's file: {body}");
+        assert_eq!(items[0]["id"], "village-committee");
+    }
+
+    std::fs::write(
+        &file,
+        original.replace("election_day - 20d", "election_day - 19d"),
+    )
+    .unwrap();
+    let mut child = binary()
+        .current_dir(dir.path())
+        .args(["--database-url", &db_url, "serve"])
+        .args(["--bind", &format!("127.0.0.1:{}", free_port())])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the server started on a changed workflow file");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("village-committee"), "{stderr}");
+    assert!(stderr.contains("提高 version"), "{stderr}");
+}
+
+#[test]
+fn without_a_workflows_directory_the_server_stores_the_built_in_workflows() {
+    let data = tempfile::tempdir().unwrap();
+    let (_server, port) = start_server(data.path(), &["serve"]);
+    let (_, body) = http_get(port, "/api/v1/workflows").unwrap();
+    let body = json_body(&body);
+    let mut ids: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "party-branch",
+            "residents-committee",
+            "township-congress",
+            "village-committee"
+        ]
+    );
+}

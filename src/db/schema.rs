@@ -56,4 +56,108 @@ diesel::table! {
 diesel::joinable!(assignments -> people (person_id));
 diesel::joinable!(assignments -> units (unit_id));
 
-diesel::allow_tables_to_appear_in_same_query!(units, people, assignments, events);
+diesel::table! {
+    workflows (id, version) {
+        id -> Text,
+        version -> Text,
+        title -> Text,
+        content_hash -> Text,
+        source -> Text,
+        file_name -> Text,
+        loaded_at -> Timestamp,
+        loaded_by -> Text,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        title -> Text,
+        workflow_id -> Text,
+        workflow_version -> Text,
+        root_unit_id -> Text,
+        timezone -> Text,
+        anchors_json -> Text,
+        unit_anchors_json -> Text,
+        params_json -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Text,
+        campaign_id -> Nullable<Text>,
+        kind -> Text,
+        stage_id -> Nullable<Text>,
+        step_id -> Nullable<Text>,
+        unit_id -> Text,
+        occurrence -> BigInt,
+        title -> Text,
+        owner_role -> Nullable<Text>,
+        owner_id -> Nullable<Text>,
+        status -> Text,
+        opens_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        due_after -> Nullable<Text>,
+        statutory -> Bool,
+        record_json -> Nullable<Text>,
+        evidence_json -> Nullable<Text>,
+        findings_json -> Nullable<Text>,
+        note -> Nullable<Text>,
+        status_reason -> Nullable<Text>,
+        completed_at -> Nullable<Timestamp>,
+        completed_by -> Nullable<Text>,
+        revision -> BigInt,
+        created_at -> Timestamp,
+        created_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    task_comments (id) {
+        id -> Text,
+        task_id -> Text,
+        author -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        kind -> Text,
+        recipient_id -> Nullable<Text>,
+        campaign_id -> Nullable<Text>,
+        task_id -> Nullable<Text>,
+        subject -> Text,
+        payload_json -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(tasks -> campaigns (campaign_id));
+diesel::joinable!(tasks -> units (unit_id));
+diesel::joinable!(tasks -> people (owner_id));
+diesel::joinable!(task_comments -> tasks (task_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    units,
+    people,
+    assignments,
+    events,
+    workflows,
+    campaigns,
+    tasks,
+    task_comments,
+    notifications,
+);

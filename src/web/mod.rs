@@ -6,6 +6,7 @@ mod events;
 mod imports;
 mod people;
 mod units;
+mod workflows;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub struct AppState {
     pub pool: Pool,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
+    pub workflows: crate::campaign::catalog::WorkflowCache,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(assignments::routes)
                     .configure(imports::routes)
                     .configure(events::routes)
+                    .configure(workflows::routes)
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found));

@@ -1,8 +1,8 @@
 //! Check expressions: CEL over the evidence recorded in a unit (DESIGN §3.1).
 //!
-//! Each step's recorded fields are one CEL map named after the step, so `vote.ballots_cast * 2
-//! > voter_list.registered_voters` reads the way a clerk says it. Expressions are compiled when
-//! the file loads; a failing check is a finding, never a reason to refuse the evidence.
+//! Each step's recorded fields are one CEL map named after the step, so
+//! `vote.ballots_cast * 2 > voter_list.registered_voters` reads the way a clerk says it.
+//! Expressions are compiled when the file loads; a failing check is a finding, never a reason to refuse the evidence.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -208,20 +208,29 @@ mod tests {
         assert!(e.caret(expr).ends_with(&format!("{}^", " ".repeat(24))));
         let e = compile("vote.note == 'x").unwrap_err();
         assert!(e.message.contains("无法识别"), "{}", e.message);
-        assert!(compile("vote.ballots_cast >").unwrap_err().message.contains("不完整"));
+        assert!(compile("vote.ballots_cast >")
+            .unwrap_err()
+            .message
+            .contains("不完整"));
     }
 
     #[test]
     fn evaluates_against_evidence() {
         let (c, _) = compile("vote.ballots_cast * 2 > voter_list.registered_voters").unwrap();
-        let ok = evidence(json!({"vote": {"ballots_cast": 16}, "voter_list": {"registered_voters": 30}}));
-        let short = evidence(json!({"vote": {"ballots_cast": 15}, "voter_list": {"registered_voters": 30}}));
+        let ok = evidence(
+            json!({"vote": {"ballots_cast": 16}, "voter_list": {"registered_voters": 30}}),
+        );
+        let short = evidence(
+            json!({"vote": {"ballots_cast": 15}, "voter_list": {"registered_voters": 30}}),
+        );
         assert_eq!(evaluate(&c, &ok), Ok(true));
         assert_eq!(evaluate(&c, &short), Ok(false));
         let missing = evidence(json!({"vote": {"ballots_cast": 15}}));
         assert!(evaluate(&c, &missing).unwrap_err().contains("voter_list"));
         let no_field = evidence(json!({"vote": {}, "voter_list": {"registered_voters": 30}}));
-        assert!(evaluate(&c, &no_field).unwrap_err().contains("ballots_cast"));
+        assert!(evaluate(&c, &no_field)
+            .unwrap_err()
+            .contains("ballots_cast"));
     }
 
     #[test]

@@ -91,3 +91,24 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Workflow, Vec<Diagnostic>> {
         Err(problems)
     }
 }
+
+/// The shipped workflow files, built into the binary so a server started anywhere (the demo,
+/// a fresh install without a `workflows/` directory) has the four election types.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "village-committee.yaml",
+        include_str!("../../workflows/village-committee.yaml"),
+    ),
+    (
+        "residents-committee.yaml",
+        include_str!("../../workflows/residents-committee.yaml"),
+    ),
+    (
+        "township-congress.yaml",
+        include_str!("../../workflows/township-congress.yaml"),
+    ),
+    (
+        "party-branch.yaml",
+        include_str!("../../workflows/party-branch.yaml"),
+    ),
+];

@@ -92,6 +92,7 @@ impl TestApp {
             pool,
             clock: Arc::new(clock.clone()),
             config: Arc::new(config),
+            workflows: Default::default(),
         };
         TestApp {
             state,
