@@ -95,10 +95,16 @@ fn is_day_granular(expr: &DeadlineExpr) -> bool {
         .is_none_or(|o| !matches!(o.unit, OffsetUnit::Hours))
 }
 
+/// When a step was done, as seen from the unit being planned; `None` while it is not.
+pub type DoneLookup<'a> = &'a dyn Fn(&str) -> Option<DateTime<Utc>>;
+
 struct Planner<'a> {
     input: &'a PlanInput<'a>,
     steps: HashMap<&'a str, &'a Step>,
     params: BTreeMap<String, i64>,
+    /// The input's anchors with the overrides of one unit subtree applied.
+    anchors: BTreeMap<String, NaiveDate>,
+    done: Option<DoneLookup<'a>>,
 }
 
 /// What an expression evaluates to before the day-end rule is applied.
@@ -120,7 +126,6 @@ impl<'a> Planner<'a> {
         let base = match &expr.reference {
             Reference::Anchor(a) => {
                 let date = self
-                    .input
                     .anchors
                     .get(a)
                     .ok_or_else(|| PlanError(format!("缺少锚定日期 {a} 的值")))?;
@@ -139,7 +144,14 @@ impl<'a> Planner<'a> {
                     None => return Ok(None),
                 }
             }
-            Reference::Done(_) => return Ok(None),
+            Reference::Done(s) => match self.done.and_then(|done| done(s)) {
+                // `vote.done + 10d` counts days from the local day the vote was done.
+                Some(t) if is_day_granular(expr) => {
+                    Point::Date(t.with_timezone(&self.input.tz).date_naive())
+                }
+                Some(t) => Point::Instant(t),
+                None => return Ok(None),
+            },
         };
         Ok(Some(match (base, is_day_granular(expr)) {
             (Point::Date(d), true) => Point::Date(d + Duration::days(hours / 24)),
@@ -205,9 +217,44 @@ pub fn resolve_params(
     Ok(out)
 }
 
+/// Anchor dates that differ for one unit and everything below it (one village votes a week
+/// later): unit id → anchor → date.
+pub type UnitAnchors = BTreeMap<String, BTreeMap<String, NaiveDate>>;
+
 /// Plans every task of the workflow over the units. Tasks come out in stage, step and unit
 /// order, occurrences in time order.
 pub fn plan(input: &PlanInput<'_>) -> Result<Vec<PlannedTask>, PlanError> {
+    plan_with_overrides(input, &UnitAnchors::new())
+}
+
+/// For each unit, the nearest unit at or above it that overrides anchors, if any.
+fn override_holders<'a>(units: &'a [PlanUnit], overrides: &UnitAnchors) -> Vec<Option<&'a str>> {
+    let parents: HashMap<&str, Option<&str>> = units
+        .iter()
+        .map(|u| (u.id.as_str(), u.parent_id.as_deref()))
+        .collect();
+    units
+        .iter()
+        .map(|u| {
+            let mut at = Some(u.id.as_str());
+            // Bounded by the tree depth; the guard only protects against a malformed cycle.
+            for _ in 0..64 {
+                let id = at?;
+                if overrides.contains_key(id) {
+                    return Some(id);
+                }
+                at = parents.get(id).copied().flatten();
+            }
+            None
+        })
+        .collect()
+}
+
+/// [`plan`] with per-unit anchor overrides.
+pub fn plan_with_overrides(
+    input: &PlanInput<'_>,
+    overrides: &UnitAnchors,
+) -> Result<Vec<PlannedTask>, PlanError> {
     let workflow = input.workflow;
     for anchor in workflow.anchors.keys() {
         if !input.anchors.contains_key(anchor) {
@@ -215,21 +262,48 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<PlannedTask>, PlanError> {
             return Err(PlanError(format!("缺少锚定日期 {anchor} ({title})")));
         }
     }
+    for (unit, dates) in overrides {
+        for anchor in dates.keys() {
+            if !workflow.anchors.contains_key(anchor) {
+                return Err(PlanError(format!(
+                    "单元 {unit} 的锚定日期 \"{anchor}\" 不是本工作流的锚定日期"
+                )));
+            }
+        }
+    }
     let params = resolve_params(workflow, input.params)?;
-    let steps = workflow
+    let steps: HashMap<&str, &Step> = workflow
         .stages
         .iter()
         .flat_map(|s| &s.steps)
         .map(|s| (s.id.value.as_str(), s))
         .collect();
-    let planner = Planner {
-        input,
-        steps,
-        params,
-    };
-    let mut by_level: BTreeMap<Level, Vec<&PlanUnit>> = BTreeMap::new();
-    for u in input.units {
-        by_level.entry(u.level).or_default().push(u);
+    // One planner per distinct set of anchors: the campaign's, and each override's.
+    let holders = override_holders(input.units, overrides);
+    let mut group_of: HashMap<Option<&str>, usize> = HashMap::new();
+    let mut planners = Vec::new();
+    let unit_group: Vec<usize> = holders
+        .iter()
+        .map(|holder| {
+            *group_of.entry(*holder).or_insert_with(|| {
+                let mut anchors = input.anchors.clone();
+                if let Some(h) = holder {
+                    anchors.extend(overrides[*h].iter().map(|(k, v)| (k.clone(), *v)));
+                }
+                planners.push(Planner {
+                    input,
+                    steps: steps.clone(),
+                    params: params.clone(),
+                    anchors,
+                    done: None,
+                });
+                planners.len() - 1
+            })
+        })
+        .collect();
+    let mut by_level: BTreeMap<Level, Vec<(&PlanUnit, usize)>> = BTreeMap::new();
+    for (u, group) in input.units.iter().zip(&unit_group) {
+        by_level.entry(u.level).or_default().push((u, *group));
     }
     let mut tasks = Vec::new();
     for stage in &workflow.stages {
@@ -239,10 +313,6 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<PlannedTask>, PlanError> {
             if units.is_empty() {
                 continue;
             }
-            let opens = match &step.opens {
-                Some(o) => planner.opens(&parse(&o.value)?)?,
-                None => None,
-            };
             let template = |unit: &PlanUnit,
                             occurrence: u32,
                             opens: Option<DateTime<Utc>>,
@@ -256,36 +326,101 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<PlannedTask>, PlanError> {
                 due,
                 statutory: step.statutory.is_some(),
             };
-            match (&step.every, &step.due) {
-                (Some(every), _) => {
-                    let occurrences = recurrences(&planner, step, &every.value)?;
-                    for unit in units {
+            // Each group's dates for this step, computed once and shared by its units.
+            let mut dates: HashMap<usize, StepDates> = HashMap::new();
+            for (unit, group) in units {
+                if !dates.contains_key(group) {
+                    dates.insert(*group, step_dates(&planners[*group], step)?);
+                }
+                match &dates[group] {
+                    StepDates::Recurring { opens, occurrences } => {
                         for (i, at) in occurrences.iter().enumerate() {
                             tasks.push(template(
                                 unit,
                                 i as u32 + 1,
-                                opens,
+                                *opens,
                                 Deadline::At { at: *at },
                             ));
                         }
                     }
-                }
-                (None, Some(due)) => {
-                    let due = planner.due(&parse(&due.value)?)?;
-                    for unit in units {
-                        tasks.push(template(unit, 0, opens, due.clone()));
+                    StepDates::Once { opens, due } => {
+                        tasks.push(template(unit, 0, *opens, due.clone()))
                     }
-                }
-                (None, None) => {
-                    return Err(PlanError(format!(
-                        "步骤 {} 既没有 due 也没有 every",
-                        step.id.value
-                    )))
                 }
             }
         }
     }
     Ok(tasks)
+}
+
+enum StepDates {
+    Once {
+        opens: Option<DateTime<Utc>>,
+        due: Deadline,
+    },
+    Recurring {
+        opens: Option<DateTime<Utc>>,
+        occurrences: Vec<DateTime<Utc>>,
+    },
+}
+
+fn step_dates(planner: &Planner<'_>, step: &Step) -> Result<StepDates, PlanError> {
+    let opens = match &step.opens {
+        Some(o) => planner.opens(&parse(&o.value)?)?,
+        None => None,
+    };
+    Ok(match (&step.every, &step.due) {
+        (Some(every), _) => StepDates::Recurring {
+            opens,
+            occurrences: recurrences(planner, step, &every.value)?,
+        },
+        (None, Some(due)) => StepDates::Once {
+            opens,
+            due: planner.due(&parse(&due.value)?)?,
+        },
+        (None, None) => {
+            return Err(PlanError(format!(
+                "步骤 {} 既没有 due 也没有 every",
+                step.id.value
+            )))
+        }
+    })
+}
+
+/// The deadline of one step in one unit once some of the steps it refers to are done: the
+/// dynamic deadlines (`vote.done + 10d`) of DESIGN §3.1. `Ok(None)` for the opens of a step
+/// without `opens`; `Deadline::Pending` while a referenced step is still not done.
+pub fn dynamic_dates(
+    input: &PlanInput<'_>,
+    step_id: &str,
+    done: DoneLookup<'_>,
+) -> Result<(Option<DateTime<Utc>>, Deadline), PlanError> {
+    let workflow = input.workflow;
+    let steps: HashMap<&str, &Step> = workflow
+        .stages
+        .iter()
+        .flat_map(|s| &s.steps)
+        .map(|s| (s.id.value.as_str(), s))
+        .collect();
+    let step = *steps
+        .get(step_id)
+        .ok_or_else(|| PlanError(format!("步骤 {step_id} 不存在")))?;
+    let planner = Planner {
+        input,
+        steps,
+        params: resolve_params(workflow, input.params)?,
+        anchors: input.anchors.clone(),
+        done: Some(done),
+    };
+    let opens = match &step.opens {
+        Some(o) => planner.opens(&parse(&o.value)?)?,
+        None => None,
+    };
+    let due = match &step.due {
+        Some(d) => planner.due(&parse(&d.value)?)?,
+        None => return Err(PlanError(format!("步骤 {step_id} 没有 due"))),
+    };
+    Ok((opens, due))
 }
 
 /// The occurrences of a recurring step between its `from` and `until`, in the campaign's zone.
@@ -338,7 +473,7 @@ mod tests {
         crate::workflow::load("t.yaml", text.as_bytes()).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
-    const HEAD: &str = "id: t\nversion: \"1\"\ntitle: t\nanchors: { election_day: { title: 选举日 } }\nparams: { days: { title: d, default: 5, min: 3, max: 7 } }\nroles: { cadre: { title: 包村干部, level: village } }\n";
+    const HEAD: &str = "id: t\nversion: \"1\"\ntitle: t\nanchors: { election_day: { title: 选举日 } }\nparams: { days: { title: d, default: 5, min: 3, max: 7 } }\nroles: { cadre: { title: 包村干部, level: village }, chief: { title: 乡镇领导, level: township } }\n";
 
     fn units() -> Vec<PlanUnit> {
         let u = |id: &str, parent: Option<&str>, level| PlanUnit {
@@ -440,6 +575,66 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.0.contains("election_day"), "{err}");
+    }
+
+    fn at(d: &Deadline) -> DateTime<Utc> {
+        match d {
+            Deadline::At { at } => *at,
+            Deadline::Pending { after } => panic!("pending on {after}"),
+        }
+    }
+
+    #[test]
+    fn an_anchor_override_moves_one_unit_and_what_is_below_it() {
+        let text = format!("{HEAD}stages:\n  - id: s\n    title: s\n    steps:\n      - {{ id: a, title: a, scope: village, owner: cadre, due: election_day - 1d }}\n      - {{ id: t, title: t, scope: township, owner: chief, due: election_day }}\n");
+        let wf = workflow(&text);
+        let anchors = BTreeMap::from([("election_day".to_owned(), date(2026, 12, 20))]);
+        let overrides = UnitAnchors::from([(
+            "v2".to_owned(),
+            BTreeMap::from([("election_day".to_owned(), date(2026, 12, 27))]),
+        )]);
+        let input = PlanInput {
+            workflow: &wf,
+            anchors: &anchors,
+            params: &BTreeMap::new(),
+            units: &units(),
+            tz: chrono_tz::UTC,
+        };
+        let tasks = plan_with_overrides(&input, &overrides).unwrap();
+        let due = |step: &str, unit: &str| {
+            at(&tasks.iter().find(|t| t.step == step && t.unit_id == unit).unwrap().due).date_naive()
+        };
+        assert_eq!(due("a", "v1"), date(2026, 12, 19));
+        assert_eq!(due("a", "v2"), date(2026, 12, 26));
+        assert_eq!(due("t", "t"), date(2026, 12, 20), "the township keeps the campaign's day");
+        let bad = UnitAnchors::from([(
+            "v2".to_owned(),
+            BTreeMap::from([("polling_day".to_owned(), date(2026, 12, 27))]),
+        )]);
+        assert!(plan_with_overrides(&input, &bad).unwrap_err().0.contains("polling_day"));
+    }
+
+    #[test]
+    fn dynamic_deadlines_count_from_the_local_day_a_step_was_done() {
+        let text = format!("{HEAD}stages:\n  - id: s\n    title: s\n    steps:\n      - {{ id: vote, title: v, scope: village, owner: cadre, due: election_day }}\n      - {{ id: handover, title: h, scope: village, owner: cadre, needs: [vote], due: vote.done + 10d }}\n      - {{ id: report, title: r, scope: village, owner: cadre, needs: [vote], due: vote.done + 6h }}\n");
+        let wf = workflow(&text);
+        let anchors = BTreeMap::from([("election_day".to_owned(), date(2026, 12, 20))]);
+        let input = PlanInput {
+            workflow: &wf,
+            anchors: &anchors,
+            params: &BTreeMap::new(),
+            units: &units(),
+            tz: chrono_tz::Asia::Shanghai,
+        };
+        let (_, due) = dynamic_dates(&input, "handover", &|_| None).unwrap();
+        assert_eq!(due, Deadline::Pending { after: "vote".into() });
+        // Done at 23:30 local on 20 December (15:30 UTC): ten days later ends 30 December, local.
+        let done = Utc.with_ymd_and_hms(2026, 12, 20, 15, 30, 0).unwrap();
+        let lookup = |s: &str| (s == "vote").then_some(done);
+        let (_, due) = dynamic_dates(&input, "handover", &lookup).unwrap();
+        assert_eq!(at(&due), Utc.with_ymd_and_hms(2026, 12, 30, 15, 59, 59).unwrap());
+        let (_, due) = dynamic_dates(&input, "report", &lookup).unwrap();
+        assert_eq!(at(&due), done + Duration::hours(6));
     }
 
     #[test]
