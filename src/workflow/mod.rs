@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod deadline;
+pub mod evidence;
 pub mod model;
 pub mod validate;
 
