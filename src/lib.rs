@@ -9,5 +9,6 @@ pub mod error;
 pub mod org;
 pub mod pagination;
 pub mod plan;
+pub mod task;
 pub mod web;
 pub mod workflow;

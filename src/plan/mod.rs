@@ -66,12 +66,12 @@ pub struct PlanInput<'a> {
 }
 
 /// The start of a local day as a UTC instant, across DST gaps.
-fn start_of_day(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+pub fn start_of_day(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     local_instant(tz, date.and_time(NaiveTime::MIN))
 }
 
 /// The last second of a local day as a UTC instant.
-fn end_of_day(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+pub fn end_of_day(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     let last = NaiveTime::from_hms_opt(23, 59, 59).expect("valid time");
     local_instant(tz, date.and_time(last))
 }
@@ -602,16 +602,28 @@ mod tests {
         };
         let tasks = plan_with_overrides(&input, &overrides).unwrap();
         let due = |step: &str, unit: &str| {
-            at(&tasks.iter().find(|t| t.step == step && t.unit_id == unit).unwrap().due).date_naive()
+            at(&tasks
+                .iter()
+                .find(|t| t.step == step && t.unit_id == unit)
+                .unwrap()
+                .due)
+            .date_naive()
         };
         assert_eq!(due("a", "v1"), date(2026, 12, 19));
         assert_eq!(due("a", "v2"), date(2026, 12, 26));
-        assert_eq!(due("t", "t"), date(2026, 12, 20), "the township keeps the campaign's day");
+        assert_eq!(
+            due("t", "t"),
+            date(2026, 12, 20),
+            "the township keeps the campaign's day"
+        );
         let bad = UnitAnchors::from([(
             "v2".to_owned(),
             BTreeMap::from([("polling_day".to_owned(), date(2026, 12, 27))]),
         )]);
-        assert!(plan_with_overrides(&input, &bad).unwrap_err().0.contains("polling_day"));
+        assert!(plan_with_overrides(&input, &bad)
+            .unwrap_err()
+            .0
+            .contains("polling_day"));
     }
 
     #[test]
@@ -627,12 +639,20 @@ mod tests {
             tz: chrono_tz::Asia::Shanghai,
         };
         let (_, due) = dynamic_dates(&input, "handover", &|_| None).unwrap();
-        assert_eq!(due, Deadline::Pending { after: "vote".into() });
+        assert_eq!(
+            due,
+            Deadline::Pending {
+                after: "vote".into()
+            }
+        );
         // Done at 23:30 local on 20 December (15:30 UTC): ten days later ends 30 December, local.
         let done = Utc.with_ymd_and_hms(2026, 12, 20, 15, 30, 0).unwrap();
         let lookup = |s: &str| (s == "vote").then_some(done);
         let (_, due) = dynamic_dates(&input, "handover", &lookup).unwrap();
-        assert_eq!(at(&due), Utc.with_ymd_and_hms(2026, 12, 30, 15, 59, 59).unwrap());
+        assert_eq!(
+            at(&due),
+            Utc.with_ymd_and_hms(2026, 12, 30, 15, 59, 59).unwrap()
+        );
         let (_, due) = dynamic_dates(&input, "report", &lookup).unwrap();
         assert_eq!(at(&due), done + Duration::hours(6));
     }

@@ -2,9 +2,11 @@
 //! validate, call the domain layer through [`crate::db::run`], respond.
 
 mod assignments;
+mod campaigns;
 mod events;
 mod imports;
 mod people;
+mod tasks;
 mod units;
 mod workflows;
 
@@ -68,6 +70,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(imports::routes)
                     .configure(events::routes)
                     .configure(workflows::routes)
+                    .configure(campaigns::routes)
+                    .configure(tasks::routes)
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found));

@@ -77,7 +77,10 @@ pub type RecordSpec = BTreeMap<String, FieldSpec>;
 
 /// Checks submitted evidence and returns it normalised (numbers as numbers, datetimes in UTC,
 /// text trimmed, empty optional fields dropped). Every problem is reported, not only the first.
-pub fn validate(spec: &RecordSpec, given: &Map<String, Value>) -> Result<Map<String, Value>, Vec<FieldError>> {
+pub fn validate(
+    spec: &RecordSpec,
+    given: &Map<String, Value>,
+) -> Result<Map<String, Value>, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut out = Map::new();
     for name in given.keys() {
@@ -110,7 +113,9 @@ pub fn validate(spec: &RecordSpec, given: &Map<String, Value>) -> Result<Map<Str
             Ok(v) => {
                 out.insert(name.clone(), v);
             }
-            Err(problem) => errors.push(FieldError::new(path, format!("{}: {problem}", field.title))),
+            Err(problem) => {
+                errors.push(FieldError::new(path, format!("{}: {problem}", field.title)))
+            }
         }
     }
     if errors.is_empty() {
@@ -261,7 +266,10 @@ mod tests {
                 "evidence.share"
             ]
         );
-        assert!(errors[0].message.contains("是不是 \"ballots_cast\""), "{errors:?}");
+        assert!(
+            errors[0].message.contains("是不是 \"ballots_cast\""),
+            "{errors:?}"
+        );
         assert_eq!(errors[1].message, "请填写参加投票人数");
         assert!(errors[2].message.contains("应为日期"));
         assert!(errors[4].message.contains("不能大于 1"));
@@ -275,7 +283,11 @@ mod tests {
         assert!(e[0].message.contains("应为整数"));
         let e = validate(&spec(), &map(json!({"ballots_cast": "十二"}))).unwrap_err();
         assert!(e[0].message.contains("应为整数"));
-        let e = validate(&spec(), &map(json!({"ballots_cast": 1, "remark": "字".repeat(2001)}))).unwrap_err();
+        let e = validate(
+            &spec(),
+            &map(json!({"ballots_cast": 1, "remark": "字".repeat(2001)})),
+        )
+        .unwrap_err();
         assert!(e[0].message.contains("2000"));
     }
 }
