@@ -72,6 +72,7 @@ pub fn move_anchor(
     form: MoveAnchorForm,
 ) -> Result<MoveReport, AppError> {
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         let rt = Runtime::load(conn, cache, campaign_id)?;
         if !rt.workflow.anchors.contains_key(&form.anchor) {
             let known: Vec<&str> = rt.workflow.anchors.keys().map(String::as_str).collect();

@@ -90,6 +90,7 @@ pub fn store(
     let id = parsed.id.value.clone();
     let version = parsed.version.value.clone();
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         let existing = find(conn, &id, &version)?;
         if let Some(existing) = existing {
             if existing.content_hash == hash {

@@ -323,6 +323,7 @@ pub fn start(
 
     let roles: Vec<&str> = workflow.roles.keys().map(String::as_str).collect();
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         let mut owners = OwnerResolver::load(conn, &roles)?;
         diesel::insert_into(campaigns::table)
             .values(&campaign)

@@ -166,6 +166,21 @@ where
     .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }
 
+/// Takes SQLite's write lock first thing in a transaction that reads before it writes.
+///
+/// A deferred SQLite transaction that reads first and writes later must upgrade its lock, and
+/// when another connection is writing, that upgrade fails at once with "database is locked"
+/// instead of waiting. A write as the first statement waits (busy timeout) like any other, so
+/// concurrent requests queue up. PostgreSQL needs nothing: row versions and guarded updates
+/// settle the race there.
+pub fn begin_write(conn: &mut DbConnection) -> Result<(), AppError> {
+    if let DbConnection::Sqlite(c) = conn {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("UPDATE campaigns SET status = status WHERE 0").execute(c)?;
+    }
+    Ok(())
+}
+
 /// Multi-row INSERT of `rows` into `table`, in chunks that stay under SQLite's bound-parameter
 /// limit. Batch inserts are backend-specific in diesel, hence the explicit `match`.
 macro_rules! insert_all {

@@ -99,6 +99,7 @@ pub fn create(
     let batch_id = uuid::Uuid::now_v7().to_string();
     let ctx = ctx.clone().in_batch(batch_id.clone());
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         if let Some(c) = &form.campaign_id {
             let exists: i64 = campaigns::table.find(c).count().get_result(conn)?;
             if exists == 0 {

@@ -573,6 +573,7 @@ pub fn complete(
     form: CompleteForm,
 ) -> Result<Outcome, AppError> {
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         let task = get(conn, id)?;
         let rt = runtime_for(conn, cache, &task)?;
         check_revision(&task, form.revision)?;
@@ -714,6 +715,7 @@ pub fn reopen(
 ) -> Result<Outcome, AppError> {
     let reason = required_reason(&form.reason)?;
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         let task = get(conn, id)?;
         check_revision(&task, form.revision)?;
         if !matches!(task.status.as_str(), DONE | SKIPPED) {
@@ -770,6 +772,7 @@ pub fn close_without_doing(
     debug_assert!(status == SKIPPED || status == CANCELLED);
     let reason = required_reason(&form.reason)?;
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         let task = get(conn, id)?;
         check_revision(&task, form.revision)?;
         if !task.is_active() {
@@ -840,6 +843,7 @@ pub fn reassign(
     form: ReassignForm,
 ) -> Result<Task, AppError> {
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         let task = get(conn, id)?;
         check_revision(&task, form.revision)?;
         require_active_person(conn, &form.owner_id, "owner_id")?;
@@ -886,6 +890,7 @@ pub fn bulk_reassign(
     let batch_id = uuid::Uuid::now_v7().to_string();
     let ctx = ctx.clone().in_batch(batch_id.clone());
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         require_active_person(conn, &form.to_person_id, "to_person_id")?;
         let units = match &form.unit_id {
             Some(u) => {
@@ -960,6 +965,7 @@ pub fn comment(
         return Err(field("body", format!("评论不能超过 {MAX_NOTE_CHARS} 字")));
     }
     conn.transaction(|conn| {
+        crate::db::begin_write(conn)?;
         get(conn, task_id)?;
         let row = Comment {
             id: uuid::Uuid::now_v7().to_string(),

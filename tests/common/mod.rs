@@ -208,3 +208,78 @@ pub async fn person(app: &TestApp, name: &str) -> String {
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().unwrap().to_owned()
 }
+
+/// The 17-village sample township with the village-committee workflow stored, ready for a
+/// campaign.
+pub struct Township {
+    pub id: String,
+    /// Unit name → id, for villages (unique names in the sample).
+    pub villages: std::collections::BTreeMap<String, String>,
+}
+
+pub async fn hewan_township(app: &TestApp) -> Township {
+    let (status, body) = app
+        .upload(
+            "?township=河湾乡",
+            "hewan.csv",
+            &fixture("hewan-17-villages.csv"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .call(
+            test::TestRequest::post()
+                .uri("/api/v1/workflows")
+                .set_payload(include_str!("../../workflows/village-committee.yaml")),
+        )
+        .await;
+    assert!(status == 201 || status == 200, "{body}");
+    let (_, towns) = app.get("/api/v1/units?level=township").await;
+    let id = towns["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, villages) = app.get("/api/v1/units?level=village&per_page=100").await;
+    let villages = villages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_owned(),
+                v["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    Township { id, villages }
+}
+
+/// Starts the village-committee campaign for election day 2026-12-20 and returns its id.
+pub async fn start_campaign(app: &TestApp, township: &Township, extra: Value) -> (String, Value) {
+    let mut form = serde_json::json!({
+        "workflow_id": "village-committee",
+        "root_unit_id": township.id,
+        "anchors": { "election_day": "2026-12-20" },
+    });
+    if let (Some(form), Some(extra)) = (form.as_object_mut(), extra.as_object()) {
+        form.extend(extra.clone());
+    }
+    let (status, body) = app.post("/api/v1/campaigns", form).await;
+    assert_eq!(status, 201, "{body}");
+    (body["campaign"]["id"].as_str().unwrap().to_owned(), body)
+}
+
+/// The one task of a step in a unit.
+pub async fn task_of(app: &TestApp, campaign: &str, step: &str, unit: &str) -> Value {
+    let (status, body) = app
+        .get(&format!(
+            "/api/v1/tasks?campaign_id={campaign}&step_id={step}&unit_id={unit}&per_page=500"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let items: Vec<&Value> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["unit_id"] == unit)
+        .collect();
+    assert_eq!(items.len(), 1, "one {step} task in {unit}: {body}");
+    items[0].clone()
+}
