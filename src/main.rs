@@ -102,6 +102,38 @@ enum Command {
         #[command(subcommand)]
         what: ExportWhat,
     },
+    /// Start and list campaigns (一次换届选举).
+    Campaign {
+        #[command(subcommand)]
+        what: CampaignCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CampaignCommand {
+    /// Start a campaign: every task of the workflow for every unit under the root, each with its
+    /// due date and its 三包 owner, in one transaction.
+    Start {
+        /// Workflow id, e.g. village-committee
+        #[arg(long, value_name = "ID")]
+        workflow: String,
+        /// Stored version [default: the latest]
+        #[arg(long, value_name = "VERSION")]
+        version: Option<String>,
+        /// The unit the campaign covers: its id, or the name of a township or county
+        #[arg(long, value_name = "UNIT")]
+        root: String,
+        /// Election day, YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        election_day: chrono::NaiveDate,
+        /// A parameter value within the workflow's bounds, e.g. candidate_list_days=3
+        #[arg(long = "param", value_name = "K=V", value_parser = parse_param)]
+        params: Vec<(String, i64)>,
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// List campaigns with their progress.
+    List,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -220,7 +252,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 .map_err(show)?;
             store_workflows(&pool, &config, clock.as_ref()).map_err(show)?;
             if demo {
-                load_demo(&pool, clock.as_ref()).map_err(show)?;
+                load_demo(&pool, clock.as_ref(), config.timezone).map_err(show)?;
             }
             serve(config, pool, clock).map_err(|e| format!("服务器异常退出: {e}"))?;
             Ok(ExitCode::SUCCESS)
@@ -261,6 +293,64 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             )
             .map_err(show)?;
             print_report(&report, dry_run);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Campaign { what } => {
+            let config = load_config()?;
+            let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
+            store_workflows(&pool, &config, clock.as_ref()).map_err(show)?;
+            let mut conn = pool.get().map_err(|e| show(e.into()))?;
+            let ctx = WriteContext::new(cli_actor(), clock.now_naive());
+            match what {
+                CampaignCommand::Start {
+                    workflow,
+                    version,
+                    root,
+                    election_day,
+                    params,
+                    title,
+                } => {
+                    let root_unit_id = find_root(&mut conn, &root).map_err(show)?;
+                    let form = huanjie::campaign::StartForm {
+                        title,
+                        workflow_id: workflow,
+                        workflow_version: version,
+                        root_unit_id,
+                        anchors: [("election_day".to_owned(), election_day)].into(),
+                        unit_anchors: Default::default(),
+                        params: params.into_iter().collect(),
+                        timezone: None,
+                    };
+                    let cache = Default::default();
+                    let report =
+                        huanjie::campaign::start(&mut conn, &cache, &ctx, config.timezone, form)
+                            .map_err(show)?;
+                    print_start_report(&report);
+                }
+                CampaignCommand::List => {
+                    let cache = Default::default();
+                    let now = clock.now_naive();
+                    for c in huanjie::campaign::list(&mut conn).map_err(show)? {
+                        let p = huanjie::campaign::progress::progress(
+                            &mut conn, &cache, &c.id, None, now,
+                        )
+                        .map_err(show)?;
+                        println!(
+                            "{}  {}  {}@{}  任务 {} 项: 完成 {}, 待办 {}, 等待 {}, 逾期 {}, 违反法定时限 {}",
+                            c.id,
+                            c.title,
+                            c.workflow_id,
+                            c.workflow_version,
+                            p.counts.total,
+                            p.counts.done,
+                            p.counts.open,
+                            p.counts.blocked,
+                            p.counts.overdue,
+                            p.counts.violations
+                        );
+                    }
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {
@@ -414,7 +504,60 @@ fn store_workflows(
     Ok(())
 }
 
-fn load_demo(pool: &huanjie::db::Pool, clock: &dyn Clock) -> Result<(), AppError> {
+/// A unit id, or the name of a township or county.
+fn find_root(conn: &mut huanjie::db::DbConnection, root: &str) -> Result<String, AppError> {
+    use diesel::prelude::*;
+    use huanjie::db::schema::units;
+    let found: Vec<String> = units::table
+        .filter(units::id.eq(root).or(units::name.eq(root)))
+        .filter(
+            units::level
+                .eq_any(["county", "township"])
+                .or(units::id.eq(root)),
+        )
+        .select(units::id)
+        .load(conn)?;
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(AppError::bad_request(
+            "unit_not_found",
+            format!("没有名为或编号为 \"{root}\" 的乡镇或县"),
+        )),
+        _ => Err(AppError::bad_request(
+            "unit_ambiguous",
+            format!("有多个名为 \"{root}\" 的单元, 请用编号"),
+        )),
+    }
+}
+
+fn print_start_report(report: &huanjie::campaign::StartReport) {
+    println!("已开始: {} ({})", report.campaign.title, report.campaign.id);
+    println!(
+        "共创建任务 {} 项, 其中等待前置步骤 {} 项",
+        report.tasks_created, report.blocked
+    );
+    if !report.unassigned.is_empty() {
+        println!(
+            "没有负责人的任务 {} 项 (已通知管理员):",
+            report.unassigned.len()
+        );
+        let mut seen = std::collections::BTreeMap::new();
+        for u in &report.unassigned {
+            *seen
+                .entry((u.unit_name.as_str(), u.role.as_str()))
+                .or_insert(0) += 1;
+        }
+        for ((unit, role), n) in seen {
+            println!("  {unit}: 角色 {role} 无人担任, {n} 项任务");
+        }
+    }
+}
+
+fn load_demo(
+    pool: &huanjie::db::Pool,
+    clock: &dyn Clock,
+    timezone: chrono_tz::Tz,
+) -> Result<(), AppError> {
     use diesel::prelude::*;
     use huanjie::db::schema::units;
     let mut conn = pool.get()?;
@@ -435,6 +578,30 @@ fn load_demo(pool: &huanjie::db::Pool, clock: &dyn Clock) -> Result<(), AppError
         units = report.summary.units_created,
         people = report.summary.people_created,
         "demo township {DEMO_TOWNSHIP} loaded"
+    );
+    // A running village-committee election, 30 days from today, so every page has data.
+    let root_unit_id = find_root(&mut conn, DEMO_TOWNSHIP)?;
+    let today = clock.now().with_timezone(&timezone).date_naive();
+    let form = huanjie::campaign::StartForm {
+        title: None,
+        workflow_id: "village-committee".to_owned(),
+        workflow_version: None,
+        root_unit_id,
+        anchors: [(
+            "election_day".to_owned(),
+            today + chrono::Duration::days(30),
+        )]
+        .into(),
+        unit_anchors: Default::default(),
+        params: Default::default(),
+        timezone: None,
+    };
+    let started = huanjie::campaign::start(&mut conn, &Default::default(), &ctx, timezone, form)?;
+    tracing::info!(
+        campaign = %started.campaign.id,
+        tasks = started.tasks_created,
+        "demo campaign {} started",
+        started.campaign.title
     );
     Ok(())
 }

@@ -306,6 +306,20 @@ fn with_no_configuration_the_server_runs_on_sqlite_in_the_data_dir() {
     let (status, body) = http_get(port, "/api/v1/units?level=village&per_page=1").unwrap();
     assert_eq!(status, 200);
     assert_eq!(json_body(&body)["total"], 17);
+    let (_, body) = http_get(port, "/api/v1/campaigns").unwrap();
+    let campaigns = json_body(&body);
+    assert_eq!(
+        campaigns["items"].as_array().unwrap().len(),
+        1,
+        "a demo campaign runs"
+    );
+    let id = campaigns["items"][0]["id"].as_str().unwrap().to_owned();
+    let (status, body) = http_get(port, &format!("/api/v1/campaigns/{id}/progress")).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        json_body(&body)["counts"]["total"].as_u64().unwrap() > 500,
+        "{body}"
+    );
     let (status, body) = http_get(port, "/api/v1/units?level=planet").unwrap();
     assert_eq!(status, 422);
     assert!(body.contains("\"code\""), "{body}");
@@ -384,5 +398,55 @@ fn without_a_workflows_directory_the_server_stores_the_built_in_workflows() {
             "township-congress",
             "village-committee"
         ]
+    );
+}
+
+#[test]
+fn a_campaign_starts_from_the_command_line() {
+    let (_db, url) = TestDb::create();
+    let table = format!(
+        "{}/tests/fixtures/hewan-17-villages.csv",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = huanjie(&url, &["import", &table, "--township", "河湾乡"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let start = [
+        "campaign",
+        "start",
+        "--workflow",
+        "village-committee",
+        "--root",
+        "河湾乡",
+        "--election-day",
+        "2026-12-20",
+        "--param",
+        "candidate_list_days=7",
+    ];
+    let out = huanjie(&url, &start);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}{}", stdout, text(&out.stderr));
+    assert!(
+        stdout.contains("已开始: 河湾乡 村民委员会换届选举"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("共创建任务"), "{stdout}");
+    assert!(stdout.contains("角色 chief 无人担任"), "{stdout}");
+    let out = huanjie(&url, &["campaign", "list"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("village-committee@2026.1"), "{stdout}");
+
+    let mut bad = start.to_vec();
+    bad[5] = "无名乡";
+    let out = huanjie(&url, &bad);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("无名乡"));
+    let mut bad = start.to_vec();
+    bad[9] = "candidate_list_days=9";
+    let out = huanjie(&url, &bad);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("超出允许范围"),
+        "{}",
+        text(&out.stderr)
     );
 }
