@@ -29,6 +29,9 @@ use tree::UnitTree;
 
 pub const ACTIVE: &str = "active";
 
+/// Task rows built and inserted per slice when a campaign starts.
+const START_SLICE: usize = 5_000;
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = campaigns)]
 pub struct Campaign {
@@ -188,7 +191,8 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Campaign>, AppError> {
 pub struct OwnerResolver {
     /// unit id → role → holders (person id, primary), primary first.
     holders: HashMap<String, HashMap<String, Vec<String>>>,
-    memo: HashMap<(usize, String), Option<String>>,
+    /// unit → role → owner; looked up by `&str` so a hit allocates nothing.
+    memo: HashMap<usize, HashMap<String, Option<String>>>,
 }
 
 impl OwnerResolver {
@@ -227,7 +231,7 @@ impl OwnerResolver {
 
     /// The primary holder of `role` on the unit or its nearest ancestor that has one.
     pub fn owner(&mut self, tree: &UnitTree, unit: usize, role: &str) -> Option<String> {
-        if let Some(found) = self.memo.get(&(unit, role.to_owned())) {
+        if let Some(found) = self.memo.get(&unit).and_then(|roles| roles.get(role)) {
             return found.clone();
         }
         let found = tree.chain(unit).into_iter().find_map(|u| {
@@ -236,7 +240,10 @@ impl OwnerResolver {
                 .and_then(|roles| roles.get(role))
                 .and_then(|people| people.first().cloned())
         });
-        self.memo.insert((unit, role.to_owned()), found.clone());
+        self.memo
+            .entry(unit)
+            .or_default()
+            .insert(role.to_owned(), found.clone());
         found
     }
 }
@@ -328,13 +335,17 @@ pub fn start(
         diesel::insert_into(campaigns::table)
             .values(&campaign)
             .execute(conn)?;
-        let rows = task_rows(&workflow, &tree, &campaign, ctx, &planned, &mut owners);
-        let blocked = rows.iter().filter(|t| t.status == task::BLOCKED).count();
-        crate::db::insert_all!(conn, crate::db::schema::tasks::table, &rows);
-        let unassigned: Vec<Unassigned> = rows
-            .iter()
-            .filter(|t| t.owner_id.is_none())
-            .map(|t| {
+        // Rows are built and written a slice at a time, so a province-wide start never holds
+        // a million task rows in memory at once.
+        let mut created = 0;
+        let mut blocked = 0;
+        let mut unassigned = Vec::new();
+        for slice in planned.chunks(START_SLICE) {
+            let rows = task_rows(&workflow, &tree, &campaign, ctx, slice, &mut owners);
+            created += rows.len();
+            blocked += rows.iter().filter(|t| t.status == task::BLOCKED).count();
+            crate::db::insert_all!(conn, crate::db::schema::tasks::table, &rows);
+            unassigned.extend(rows.iter().filter(|t| t.owner_id.is_none()).map(|t| {
                 let unit = tree.require(&t.unit_id).map(|i| tree.node(i).name.clone());
                 Unassigned {
                     task_id: t.id.clone(),
@@ -343,8 +354,8 @@ pub fn start(
                     unit_name: unit.unwrap_or_default(),
                     role: t.owner_role.clone().unwrap_or_default(),
                 }
-            })
-            .collect();
+            }));
+        }
         audit::record(
             conn,
             ctx,
@@ -354,7 +365,7 @@ pub fn start(
             None::<&()>,
             Some(&json!({
                 "campaign": &campaign,
-                "tasks_created": rows.len(),
+                "tasks_created": created,
                 "unassigned": unassigned.len(),
             })),
         )?;
@@ -362,7 +373,7 @@ pub fn start(
             queue_for_admins(conn, ctx, &campaign, &unassigned)?;
         }
         Ok(StartReport {
-            tasks_created: rows.len(),
+            tasks_created: created,
             blocked,
             unassigned,
             campaign: campaign.clone(),
@@ -390,20 +401,25 @@ pub(crate) fn task_rows(
                 .map(|l| (s.id.value.as_str(), l))
         })
         .collect();
-    let planned_units: std::collections::HashSet<(&str, &str)> = planned
+    let steps: HashMap<&str, &Step> = workflow
+        .stages
         .iter()
-        .map(|p| (p.step.as_str(), p.unit_id.as_str()))
+        .flat_map(|s| &s.steps)
+        .map(|s| (s.id.value.as_str(), s))
         .collect();
+    let campaign_root = tree.find(&campaign.root_unit_id);
     planned
         .iter()
         .filter_map(|p| {
             let unit = tree.find(&p.unit_id)?;
-            let (_, step) = find_step(workflow, &p.step)?;
+            let step = *steps.get(p.step.as_str())?;
+            // Every unit of a step's scope in the campaign has a task of it, so a need holds a
+            // task back exactly when a related unit exists inside the campaign.
             let waits = step.needs.iter().any(|need| {
                 scopes.get(need.value.as_str()).is_some_and(|level| {
                     tree.related(unit, *level)
                         .into_iter()
-                        .any(|u| planned_units.contains(&(need.value.as_str(), tree.id(u))))
+                        .any(|u| campaign_root.is_some_and(|r| tree.is_within(u, r)))
                 })
             });
             let (due_at, due_after) = match &p.due {
