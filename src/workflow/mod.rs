@@ -36,6 +36,12 @@ fn parser_options() -> serde_saphyr::Options {
     options
 }
 
+/// The JSON Schema of the workflow format, generated from [`model`]; `workflows/` ships a copy
+/// that editors pick up (`huanjie schema workflow` prints it).
+pub fn json_schema() -> serde_json::Value {
+    schemars::schema_for!(Workflow).to_value()
+}
+
 /// Reads and validates a workflow file. `file` names it in the diagnostics.
 pub fn load(file: &str, bytes: &[u8]) -> Result<Workflow, Vec<Diagnostic>> {
     if bytes.len() > MAX_FILE_BYTES {
