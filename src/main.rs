@@ -97,6 +97,12 @@ enum Command {
         #[arg(long, value_name = "TZ", default_value = "Asia/Shanghai")]
         timezone: chrono_tz::Tz,
     },
+    /// Print a JSON Schema, for editors and other tools (workflows/workflow.schema.json is a
+    /// copy of `schema workflow`).
+    Schema {
+        #[command(subcommand)]
+        what: SchemaWhat,
+    },
     /// Export data in a re-importable form.
     Export {
         #[command(subcommand)]
@@ -155,6 +161,12 @@ fn parse_param(s: &str) -> Result<(String, i64), String> {
 }
 
 #[derive(Subcommand)]
+enum SchemaWhat {
+    /// The workflow file format, as pretty JSON on standard output
+    Workflow,
+}
+
+#[derive(Subcommand)]
 enum ExportWhat {
     /// The organisation and its 三包 assignments as a YAML file
     Org {
@@ -206,6 +218,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     };
     match cli.command {
         Command::Check { files } => Ok(check_files(&files)),
+        Command::Schema {
+            what: SchemaWhat::Workflow,
+        } => {
+            let schema = huanjie::workflow::json_schema();
+            let text = serde_json::to_string_pretty(&schema)
+                .map_err(|e| format!("无法输出 JSON Schema: {e}"))?;
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plan {
             file,
             election_day,

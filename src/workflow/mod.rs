@@ -5,6 +5,7 @@ pub mod checks;
 pub mod deadline;
 pub mod evidence;
 pub mod model;
+mod parser_error;
 pub mod validate;
 
 pub use model::Workflow;
@@ -38,6 +39,12 @@ fn parser_options() -> serde_saphyr::Options {
     options
 }
 
+/// The JSON Schema of the workflow format, generated from [`model`]; `workflows/` ships a copy
+/// that editors pick up (`huanjie schema workflow` prints it).
+pub fn json_schema() -> serde_json::Value {
+    schemars::schema_for!(Workflow).to_value()
+}
+
 /// Reads and validates a workflow file. `file` names it in the diagnostics.
 pub fn load(file: &str, bytes: &[u8]) -> Result<Workflow, Vec<Diagnostic>> {
     if bytes.len() > MAX_FILE_BYTES {
@@ -67,13 +74,12 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Workflow, Vec<Diagnostic>> {
     let workflow: Workflow =
         serde_saphyr::from_str_with_options(text, parser_options()).map_err(|e| {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            let message = e.to_string();
-            // The parser's own message repeats the place and a snippet; keep its first line.
-            let mut first = message.lines().next().unwrap_or_default().to_owned();
-            if first.contains("budget") {
-                first = format!("文件结构过于庞大 (别名展开、合并或嵌套过深), 已拒绝 ({first})");
-            }
-            vec![diagnostic(file, line, column, first)]
+            vec![diagnostic(
+                file,
+                line,
+                column,
+                parser_error::message(&e, text),
+            )]
         })?;
     let mut workflow = workflow;
     let problems = validate::validate(file, &workflow);
