@@ -224,6 +224,98 @@ async fn tick_off_validates_evidence_and_opens_what_waited() {
     assert_eq!(status, 409);
     assert_eq!(body["code"], "task_not_open");
     assert_eq!(body["details"]["current"]["status"], "done");
+
+    // A village step that needs a township step waits for the township's task.
+    let review = task_of(&app, &campaign, "review", village).await;
+    let (status, body) = complete(&app, &review, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let committee = task_of(&app, &campaign, "election_committee", village).await;
+    assert_eq!(committee["status"], "blocked");
+    let (status, body) = complete(&app, &committee, json!({})).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["details"]["waiting_for"], json!(["work_plan"]));
+    for step in ["township_setup", "work_plan"] {
+        let t = task_of(&app, &campaign, step, &town.id).await;
+        let evidence = if step == "township_setup" {
+            json!({"district_count": 4})
+        } else {
+            json!({"issued_on": "2026-10-01"})
+        };
+        let (status, body) = complete(&app, &t, json!({ "evidence": evidence })).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    assert_eq!(
+        task_of(&app, &campaign, "election_committee", village).await["status"],
+        "open",
+        "the township's work plan opened the village's step"
+    );
+    assert_eq!(
+        task_of(
+            &app,
+            &campaign,
+            "election_committee",
+            &town.villages["柳树村"]
+        )
+        .await["status"],
+        "blocked",
+        "a village whose own review is not done still waits"
+    );
+}
+
+#[actix_rt::test]
+async fn a_unit_subtree_changes_hands_and_lists_filter_by_due_date() {
+    let app = TestApp::new();
+    let town = hewan_township(&app).await;
+    let (campaign, _) = start_campaign(&app, &town, json!({})).await;
+    let village = &town.villages["柳树村"];
+    let newcomer = common::person(&app, "新任包村干部").await;
+    let (_, before) = app
+        .get(&format!(
+            "/api/v1/tasks?campaign_id={campaign}&unit_id={village}&status=open,blocked&per_page=1"
+        ))
+        .await;
+    let (status, body) = app
+        .post(
+            "/api/v1/tasks/reassign",
+            json!({"unit_id": village, "to_person_id": newcomer, "reason": "岑伟调离"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["moved"], before["total"]);
+    let (_, mine) = app
+        .get(&format!("/api/v1/tasks?owner_id={newcomer}&per_page=1"))
+        .await;
+    assert_eq!(mine["total"], before["total"]);
+    let (_, events) = app
+        .get(&format!(
+            "/api/v1/events?batch_id={}&per_page=1",
+            body["batch_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        events["total"], before["total"],
+        "one event per task, in one batch"
+    );
+    let (status, _) = app
+        .post("/api/v1/tasks/reassign", json!({"to_person_id": newcomer}))
+        .await;
+    assert_eq!(status, 422, "a bulk move names whose tasks move");
+
+    // Due-date filters count local days: D-45 is 5 November, ending 23:59:59 local.
+    let (_, on_day) = app
+        .get(&format!("/api/v1/tasks?campaign_id={campaign}&step_id=audit&due_after=2026-11-05&due_before=2026-11-05&per_page=1"))
+        .await;
+    assert_eq!(on_day["total"], 17);
+    let (_, after) = app
+        .get(&format!(
+            "/api/v1/tasks?campaign_id={campaign}&step_id=audit&due_after=2026-11-06&per_page=1"
+        ))
+        .await;
+    assert_eq!(after["total"], 0);
+    let (status, body) = app.get("/api/v1/tasks?status=finished").await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = app.get("/api/v1/tasks?colour=red").await;
+    assert_eq!(status, 400);
 }
 
 #[actix_rt::test]
