@@ -370,7 +370,13 @@ pub fn start(
             })),
         )?;
         if !unassigned.is_empty() {
-            queue_for_admins(conn, ctx, &campaign, &unassigned)?;
+            queue_unassigned_for_admins(
+                conn,
+                ctx,
+                Some(&campaign.id),
+                format!("{}: {} 项任务没有负责人", campaign.title, unassigned.len()),
+                json!({ "campaign_id": campaign.id, "tasks": unassigned }),
+            )?;
         }
         Ok(StartReport {
             tasks_created: created,
@@ -497,22 +503,16 @@ impl NewNotification {
     }
 }
 
-/// Unassigned tasks go to the admins as one message (no recipient: the mailer sends it to
-/// every admin).
-fn queue_for_admins(
+/// Tasks nobody is responsible for go to the admins as one message (no recipient: the mailer
+/// sends it to every admin).
+pub(crate) fn queue_unassigned_for_admins(
     conn: &mut DbConnection,
     ctx: &WriteContext,
-    campaign: &Campaign,
-    unassigned: &[Unassigned],
+    campaign_id: Option<&str>,
+    subject: String,
+    payload: serde_json::Value,
 ) -> Result<(), AppError> {
-    let note = NewNotification::new(
-        ctx,
-        "unassigned",
-        None,
-        Some(&campaign.id),
-        format!("{}: {} 项任务没有负责人", campaign.title, unassigned.len()),
-        json!({ "campaign_id": campaign.id, "tasks": unassigned }),
-    );
+    let note = NewNotification::new(ctx, "unassigned", None, campaign_id, subject, payload);
     diesel::insert_into(notifications::table)
         .values(&note)
         .execute(conn)?;

@@ -186,20 +186,16 @@ pub fn create(
             .collect();
         audit::record_all(conn, &events)?;
         if !unassigned.is_empty() {
-            let note = crate::campaign::NewNotification::new(
+            crate::campaign::queue_unassigned_for_admins(
+                conn,
                 &ctx,
-                "unassigned",
-                None,
                 form.campaign_id.as_deref(),
                 format!(
                     "临时任务「{title}」有 {} 个单元没有负责人",
                     unassigned.len()
                 ),
                 json!({ "title": title, "units": unassigned }),
-            );
-            diesel::insert_into(crate::db::schema::notifications::table)
-                .values(&note)
-                .execute(conn)?;
+            )?;
         }
         Ok(AdhocReport {
             tasks_created: rows.len(),

@@ -312,56 +312,58 @@ fn refresh_dynamic_deadlines(
     events: &mut Vec<NewEvent>,
 ) -> Result<Vec<String>, AppError> {
     let mut changed = Vec::new();
+    let mut done_by_unit: HashMap<usize, HashMap<String, Option<DateTime<Utc>>>> = HashMap::new();
     let anchors = rt.campaign.anchors();
     let params = rt.campaign.params();
-    for step in steps {
-        let Some(level) = step_scope(&rt.workflow, step) else {
+    for task in related_tasks(conn, rt, steps, unit)? {
+        let Some(step) = task.step_id.clone() else {
             continue;
         };
-        let related = rt.tree.related(unit, level);
-        let ids: Vec<&str> = related.iter().map(|u| rt.tree.id(*u)).collect();
-        for task in tasks_of(conn, &rt.campaign.id, &[step.as_str()], &ids)? {
-            if !task.is_active() {
-                continue;
-            }
-            let Some(task_unit) = rt.tree.find(&task.unit_id) else {
-                continue;
-            };
-            let done = done_times(conn, rt, task_unit)?;
-            let lookup = |s: &str| done.get(s).copied().flatten();
-            let mut unit_anchors = anchors.clone();
-            for a in rt.tree.chain(task_unit).iter().rev() {
-                if let Some(o) = rt.campaign.unit_anchors().get(rt.tree.id(*a)) {
-                    unit_anchors.extend(o.clone());
-                }
-            }
-            let input = rt.plan_input(&unit_anchors, &params, &[]);
-            let (opens, due) = plan::dynamic_dates(&input, step, &lookup)
-                .map_err(|e| AppError::internal(e.to_string()))?;
-            let (due_at, due_after) = match due {
-                Deadline::At { at } => (Some(at.naive_utc()), None),
-                Deadline::Pending { after } => (None, Some(after)),
-            };
-            let opens_at = opens.map(|t| t.naive_utc());
-            if (due_at, &due_after, opens_at) == (task.due_at, &task.due_after, task.opens_at) {
-                continue;
-            }
-            let updated = guarded_update(conn, &task, |t| {
-                t.due_at = due_at;
-                t.due_after = due_after.clone();
-                t.opens_at = opens_at;
-                t.updated_at = ctx.at;
-            })?;
-            events.push(NewEvent::new(
-                ctx,
-                "task.deadline_changed",
-                "task",
-                &task.id,
-                Some(&json!({"due_at": task.due_at, "opens_at": task.opens_at})),
-                Some(&json!({"due_at": updated.due_at, "opens_at": updated.opens_at})),
-            ));
-            changed.push(task.id);
+        if !task.is_active() {
+            continue;
         }
+        let Some(task_unit) = rt.tree.find(&task.unit_id) else {
+            continue;
+        };
+        let done = match done_by_unit.entry(task_unit) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(done_times(conn, rt, task_unit)?)
+            }
+        };
+        let lookup = |s: &str| done.get(s).copied().flatten();
+        let mut unit_anchors = anchors.clone();
+        for a in rt.tree.chain(task_unit).iter().rev() {
+            if let Some(o) = rt.campaign.unit_anchors().get(rt.tree.id(*a)) {
+                unit_anchors.extend(o.clone());
+            }
+        }
+        let input = rt.plan_input(&unit_anchors, &params, &[]);
+        let (opens, due) = plan::dynamic_dates(&input, &step, &lookup)
+            .map_err(|e| AppError::internal(e.to_string()))?;
+        let (due_at, due_after) = match due {
+            Deadline::At { at } => (Some(at.naive_utc()), None),
+            Deadline::Pending { after } => (None, Some(after)),
+        };
+        let opens_at = opens.map(|t| t.naive_utc());
+        if (due_at, &due_after, opens_at) == (task.due_at, &task.due_after, task.opens_at) {
+            continue;
+        }
+        let updated = guarded_update(conn, &task, |t| {
+            t.due_at = due_at;
+            t.due_after = due_after.clone();
+            t.opens_at = opens_at;
+            t.updated_at = ctx.at;
+        })?;
+        events.push(NewEvent::new(
+            ctx,
+            "task.deadline_changed",
+            "task",
+            &task.id,
+            Some(&json!({"due_at": task.due_at, "opens_at": task.opens_at})),
+            Some(&json!({"due_at": updated.due_at, "opens_at": updated.opens_at})),
+        ));
+        changed.push(task.id);
     }
     Ok(changed)
 }
@@ -373,27 +375,50 @@ fn done_times(
     rt: &Runtime,
     unit: usize,
 ) -> Result<HashMap<String, Option<DateTime<Utc>>>, AppError> {
+    // Every unit a step of any scope can relate to: the chain above and the subtree below.
+    let mut near = rt.tree.chain(unit);
+    near.extend(rt.tree.subtree(unit).into_iter().skip(1));
+    let ids: Vec<&str> = near.iter().map(|u| rt.tree.id(*u)).collect();
+    let mut rows: Vec<(Option<String>, String, String, Option<NaiveDateTime>)> = Vec::new();
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            tasks::table
+                .filter(tasks::campaign_id.eq(&rt.campaign.id))
+                .filter(tasks::unit_id.eq_any(chunk))
+                .select((
+                    tasks::step_id,
+                    tasks::unit_id,
+                    tasks::status,
+                    tasks::completed_at,
+                ))
+                .load::<(Option<String>, String, String, Option<NaiveDateTime>)>(conn)?,
+        );
+    }
     let mut out = HashMap::new();
     for step in rt.workflow.stages.iter().flat_map(|s| &s.steps) {
         let Ok(level) = Level::parse(&step.scope.value) else {
             continue;
         };
-        let units: Vec<&str> = rt
+        let related: BTreeSet<&str> = rt
             .tree
             .related(unit, level)
             .into_iter()
             .map(|u| rt.tree.id(u))
             .collect();
-        if units.is_empty() {
+        if related.is_empty() {
             continue;
         }
-        let found = tasks_of(conn, &rt.campaign.id, &[step.id.value.as_str()], &units)?;
-        let pending = found.iter().any(|t| t.is_active());
-        let last = found
-            .iter()
-            .filter(|t| t.status == DONE)
-            .filter_map(|t| t.completed_at)
-            .max();
+        let found = rows.iter().filter(|(s, u, _, _)| {
+            s.as_deref() == Some(step.id.value.as_str()) && related.contains(u.as_str())
+        });
+        let mut pending = false;
+        let mut last = None;
+        for (_, _, status, completed_at) in found {
+            pending |= ACTIVE.contains(&status.as_str());
+            if status == DONE {
+                last = last.max(*completed_at);
+            }
+        }
         let value = if pending {
             None
         } else {
@@ -430,6 +455,30 @@ fn unit_evidence(conn: &mut DbConnection, rt: &Runtime, unit: usize) -> Result<E
     Ok(best.into_iter().map(|(k, (_, v))| (k, v)).collect())
 }
 
+/// The tasks of each given step in the units related to `unit` at that step's scope: the
+/// tasks a change in `unit` can touch.
+fn related_tasks(
+    conn: &mut DbConnection,
+    rt: &Runtime,
+    steps: &[String],
+    unit: usize,
+) -> Result<Vec<Task>, AppError> {
+    let mut out = Vec::new();
+    for step in steps {
+        let Some(level) = step_scope(&rt.workflow, step) else {
+            continue;
+        };
+        let ids: Vec<&str> = rt
+            .tree
+            .related(unit, level)
+            .into_iter()
+            .map(|u| rt.tree.id(u))
+            .collect();
+        out.extend(tasks_of(conn, &rt.campaign.id, &[step.as_str()], &ids)?);
+    }
+    Ok(out)
+}
+
 /// Opens the blocked tasks that waited only on this one.
 fn release_dependants(
     conn: &mut DbConnection,
@@ -440,40 +489,27 @@ fn release_dependants(
     events: &mut Vec<NewEvent>,
 ) -> Result<Vec<String>, AppError> {
     let mut released = Vec::new();
-    for dependant in dependants_of(&rt.workflow, step) {
-        let Some(level) = step_scope(&rt.workflow, &dependant) else {
+    for task in related_tasks(conn, rt, &dependants_of(&rt.workflow, step), unit)? {
+        let (Some(dependant), Some(task_unit)) = (&task.step_id, rt.tree.find(&task.unit_id))
+        else {
             continue;
         };
-        let ids: Vec<&str> = rt
-            .tree
-            .related(unit, level)
-            .into_iter()
-            .map(|u| rt.tree.id(u))
-            .collect();
-        for task in tasks_of(conn, &rt.campaign.id, &[dependant.as_str()], &ids)? {
-            if task.status != BLOCKED {
-                continue;
-            }
-            let Some(task_unit) = rt.tree.find(&task.unit_id) else {
-                continue;
-            };
-            if !unmet_needs(conn, rt, &dependant, task_unit)?.is_empty() {
-                continue;
-            }
-            guarded_update(conn, &task, |t| {
-                t.status = OPEN.to_owned();
-                t.updated_at = ctx.at;
-            })?;
-            events.push(NewEvent::new(
-                ctx,
-                "task.unblocked",
-                "task",
-                &task.id,
-                Some(&json!({"status": BLOCKED})),
-                Some(&json!({"status": OPEN, "because": step})),
-            ));
-            released.push(task.id);
+        if task.status != BLOCKED || !unmet_needs(conn, rt, dependant, task_unit)?.is_empty() {
+            continue;
         }
+        guarded_update(conn, &task, |t| {
+            t.status = OPEN.to_owned();
+            t.updated_at = ctx.at;
+        })?;
+        events.push(NewEvent::new(
+            ctx,
+            "task.unblocked",
+            "task",
+            &task.id,
+            Some(&json!({"status": BLOCKED})),
+            Some(&json!({"status": OPEN, "because": step})),
+        ));
+        released.push(task.id);
     }
     Ok(released)
 }
@@ -488,34 +524,23 @@ fn reblock_dependants(
     events: &mut Vec<NewEvent>,
 ) -> Result<Vec<String>, AppError> {
     let mut out = Vec::new();
-    for dependant in dependants_of(&rt.workflow, step) {
-        let Some(level) = step_scope(&rt.workflow, &dependant) else {
+    for task in related_tasks(conn, rt, &dependants_of(&rt.workflow, step), unit)? {
+        if task.status != OPEN || task.evidence_json.is_some() {
             continue;
-        };
-        let ids: Vec<&str> = rt
-            .tree
-            .related(unit, level)
-            .into_iter()
-            .map(|u| rt.tree.id(u))
-            .collect();
-        for task in tasks_of(conn, &rt.campaign.id, &[dependant.as_str()], &ids)? {
-            if task.status != OPEN || task.evidence_json.is_some() {
-                continue;
-            }
-            guarded_update(conn, &task, |t| {
-                t.status = BLOCKED.to_owned();
-                t.updated_at = ctx.at;
-            })?;
-            events.push(NewEvent::new(
-                ctx,
-                "task.blocked",
-                "task",
-                &task.id,
-                Some(&json!({"status": OPEN})),
-                Some(&json!({"status": BLOCKED, "because": step})),
-            ));
-            out.push(task.id);
         }
+        guarded_update(conn, &task, |t| {
+            t.status = BLOCKED.to_owned();
+            t.updated_at = ctx.at;
+        })?;
+        events.push(NewEvent::new(
+            ctx,
+            "task.blocked",
+            "task",
+            &task.id,
+            Some(&json!({"status": OPEN})),
+            Some(&json!({"status": BLOCKED, "because": step})),
+        ));
+        out.push(task.id);
     }
     Ok(out)
 }
