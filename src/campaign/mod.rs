@@ -398,21 +398,14 @@ pub(crate) fn task_rows(
     owners: &mut OwnerResolver,
 ) -> Vec<Task> {
     let scopes: HashMap<&str, crate::org::Level> = workflow
-        .stages
-        .iter()
-        .flat_map(|s| &s.steps)
+        .steps()
         .filter_map(|s| {
             crate::org::Level::parse(&s.scope.value)
                 .ok()
                 .map(|l| (s.id.value.as_str(), l))
         })
         .collect();
-    let steps: HashMap<&str, &Step> = workflow
-        .stages
-        .iter()
-        .flat_map(|s| &s.steps)
-        .map(|s| (s.id.value.as_str(), s))
-        .collect();
+    let steps: HashMap<&str, &Step> = workflow.steps().map(|s| (s.id.value.as_str(), s)).collect();
     let campaign_root = tree.find(&campaign.root_unit_id);
     planned
         .iter()
@@ -433,14 +426,10 @@ pub(crate) fn task_rows(
                 Deadline::Pending { after } => (None, Some(after.clone())),
             };
             Some(Task {
-                id: uuid::Uuid::now_v7().to_string(),
                 campaign_id: Some(campaign.id.clone()),
-                kind: task::KIND_STEP.to_owned(),
                 stage_id: Some(p.stage.clone()),
                 step_id: Some(p.step.clone()),
-                unit_id: p.unit_id.clone(),
                 occurrence: i64::from(p.occurrence),
-                title: step.title.clone(),
                 owner_role: Some(p.owner_role.clone()),
                 owner_id: owners.owner(tree, unit, &p.owner_role),
                 status: if waits { task::BLOCKED } else { task::OPEN }.to_owned(),
@@ -448,17 +437,7 @@ pub(crate) fn task_rows(
                 due_at,
                 due_after,
                 statutory: p.statutory,
-                record_json: None,
-                evidence_json: None,
-                findings_json: None,
-                note: None,
-                status_reason: None,
-                completed_at: None,
-                completed_by: None,
-                revision: 1,
-                created_at: ctx.at,
-                created_by: ctx.actor.clone(),
-                updated_at: ctx.at,
+                ..Task::fresh(ctx, task::KIND_STEP, &p.unit_id, &step.title)
             })
         })
         .collect()

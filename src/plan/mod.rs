@@ -272,12 +272,7 @@ pub fn plan_with_overrides(
         }
     }
     let params = resolve_params(workflow, input.params)?;
-    let steps: HashMap<&str, &Step> = workflow
-        .stages
-        .iter()
-        .flat_map(|s| &s.steps)
-        .map(|s| (s.id.value.as_str(), s))
-        .collect();
+    let steps: HashMap<&str, &Step> = workflow.steps().map(|s| (s.id.value.as_str(), s)).collect();
     // One planner per distinct set of anchors: the campaign's, and each override's.
     let holders = override_holders(input.units, overrides);
     let mut group_of: HashMap<Option<&str>, usize> = HashMap::new();
@@ -396,12 +391,7 @@ pub fn dynamic_dates(
     done: DoneLookup<'_>,
 ) -> Result<(Option<DateTime<Utc>>, Deadline), PlanError> {
     let workflow = input.workflow;
-    let steps: HashMap<&str, &Step> = workflow
-        .stages
-        .iter()
-        .flat_map(|s| &s.steps)
-        .map(|s| (s.id.value.as_str(), s))
-        .collect();
+    let steps: HashMap<&str, &Step> = workflow.steps().map(|s| (s.id.value.as_str(), s)).collect();
     let step = *steps
         .get(step_id)
         .ok_or_else(|| PlanError(format!("步骤 {step_id} 不存在")))?;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Task, KIND_ADHOC, OPEN};
+use super::{Task, KIND_ADHOC};
 use crate::audit::{self, WriteContext};
 use crate::campaign::tree::UnitTree;
 use crate::campaign::OwnerResolver;
@@ -143,32 +143,13 @@ pub fn create(
                     _ => None,
                 };
                 Task {
-                    id: uuid::Uuid::now_v7().to_string(),
                     campaign_id: form.campaign_id.clone(),
-                    kind: KIND_ADHOC.to_owned(),
-                    stage_id: None,
-                    step_id: None,
-                    unit_id: tree.id(*u).to_owned(),
-                    occurrence: 0,
-                    title: title.clone(),
                     owner_role: form.owner_role.clone(),
                     owner_id,
-                    status: OPEN.to_owned(),
-                    opens_at: None,
                     due_at: Some(due_at),
-                    due_after: None,
                     statutory: form.statutory,
                     record_json: record_json.clone(),
-                    evidence_json: None,
-                    findings_json: None,
-                    note: None,
-                    status_reason: None,
-                    completed_at: None,
-                    completed_by: None,
-                    revision: 1,
-                    created_at: ctx.at,
-                    created_by: ctx.actor.clone(),
-                    updated_at: ctx.at,
+                    ..Task::fresh(&ctx, KIND_ADHOC, tree.id(*u), &title)
                 }
             })
             .collect();

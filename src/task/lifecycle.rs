@@ -290,9 +290,7 @@ fn steps_counting_from(workflow: &Workflow, done_step: &str) -> Vec<String> {
         }
     }
     workflow
-        .stages
-        .iter()
-        .flat_map(|s| &s.steps)
+        .steps()
         .filter(|s| {
             let mut found = BTreeSet::new();
             refs(workflow, &s.id.value, 0, &mut found);
@@ -395,7 +393,7 @@ fn done_times(
         );
     }
     let mut out = HashMap::new();
-    for step in rt.workflow.stages.iter().flat_map(|s| &s.steps) {
+    for step in rt.workflow.steps() {
         let Ok(level) = Level::parse(&step.scope.value) else {
             continue;
         };
@@ -547,9 +545,7 @@ fn reblock_dependants(
 
 fn dependants_of(workflow: &Workflow, step: &str) -> Vec<String> {
     workflow
-        .stages
-        .iter()
-        .flat_map(|s| &s.steps)
+        .steps()
         .filter(|s| s.needs.iter().any(|n| n.value == step))
         .map(|s| s.id.value.clone())
         .collect()

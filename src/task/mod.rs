@@ -89,6 +89,39 @@ fn as_json<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::E
 }
 
 impl Task {
+    /// A new task row: open, nothing recorded, at revision 1. Callers set what differs with
+    /// struct update syntax.
+    pub fn fresh(ctx: &crate::audit::WriteContext, kind: &str, unit_id: &str, title: &str) -> Task {
+        Task {
+            id: uuid::Uuid::now_v7().to_string(),
+            campaign_id: None,
+            kind: kind.to_owned(),
+            stage_id: None,
+            step_id: None,
+            unit_id: unit_id.to_owned(),
+            occurrence: 0,
+            title: title.to_owned(),
+            owner_role: None,
+            owner_id: None,
+            status: OPEN.to_owned(),
+            opens_at: None,
+            due_at: None,
+            due_after: None,
+            statutory: false,
+            record_json: None,
+            evidence_json: None,
+            findings_json: None,
+            note: None,
+            status_reason: None,
+            completed_at: None,
+            completed_by: None,
+            revision: 1,
+            created_at: ctx.at,
+            created_by: ctx.actor.clone(),
+            updated_at: ctx.at,
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         ACTIVE.contains(&self.status.as_str())
     }

@@ -63,6 +63,13 @@ pub struct Workflow {
     pub stages: Vec<Stage>,
 }
 
+impl Workflow {
+    /// Every step, in file order across stages.
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.stages.iter().flat_map(|stage| &stage.steps)
+    }
+}
+
 /// 锚定日期 (anchor date): a date set per campaign that deadlines count from.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
