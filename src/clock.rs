@@ -54,3 +54,13 @@ pub fn serialize_utc<S: serde::Serializer>(t: &NaiveDateTime, s: S) -> Result<S:
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     )
 }
+
+pub fn serialize_utc_opt<S: serde::Serializer>(
+    t: &Option<NaiveDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_utc(t, s),
+        None => s.serialize_none(),
+    }
+}

@@ -20,6 +20,9 @@ const KEYS: &[(&str, &str)] = &[
     ("database_pool_size", "HUANJIE_DATABASE_POOL_SIZE"),
     ("timezone", "HUANJIE_TIMEZONE"),
     ("public_url", "HUANJIE_PUBLIC_URL"),
+    ("mode", "HUANJIE_MODE"),
+    ("session_key", "HUANJIE_SESSION_KEY"),
+    ("secure_cookies", "HUANJIE_SECURE_COOKIES"),
     ("smtp.host", "HUANJIE_SMTP_HOST"),
     ("smtp.port", "HUANJIE_SMTP_PORT"),
     ("smtp.security", "HUANJIE_SMTP_SECURITY"),
@@ -44,7 +47,31 @@ pub struct Config {
     pub public_url: String,
     /// `None` means no SMTP relay: mail is written as `.eml` files under the data directory.
     pub smtp: Option<SmtpConfig>,
+    pub mode: Mode,
+    /// Signs and encrypts session cookies. Production refuses to start without it; development
+    /// makes a throwaway key, so sessions end with the process.
+    pub session_key: Option<SessionKey>,
+    /// Marks cookies `Secure`. Off only for local HTTP (development mode by default).
+    pub secure_cookies: bool,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Production,
+    Development,
+}
+
+/// At least 64 bytes of key material, given base64-encoded (`huanjie gen-key` prints one).
+#[derive(Clone)]
+pub struct SessionKey(pub Vec<u8>);
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey(..)")
+    }
+}
+
+pub const SESSION_KEY_MIN_BYTES: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmtpConfig {
@@ -106,6 +133,8 @@ pub struct Overrides {
     pub bind: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    /// `serve --demo`: development mode unless the config says otherwise.
+    pub demo: bool,
 }
 
 #[derive(Debug, Default)]
@@ -164,11 +193,12 @@ fn flatten(
             }
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
             other => {
                 return Err(error(
                     &dotted,
                     source,
-                    format!("应为字符串或整数, 实为 {}", other.type_str()),
+                    format!("应为字符串、整数或布尔值, 实为 {}", other.type_str()),
                 ))
             }
         };
@@ -236,6 +266,9 @@ impl Config {
         }
         if let Some(v) = &overrides.database_url {
             raw.set("database_url", v.clone(), Source::Flag("--database-url"));
+        }
+        if overrides.demo && raw.get("mode").is_none() {
+            raw.set("mode", "development".into(), Source::Flag("--demo"));
         }
         Self::validate(&raw)
     }
@@ -309,6 +342,41 @@ impl Config {
 
         let smtp = validate_smtp(raw)?;
 
+        let mode = match raw.get("mode") {
+            Some((v, src)) => match v.trim() {
+                "production" => Mode::Production,
+                "development" => Mode::Development,
+                _ => {
+                    return Err(error(
+                        "mode",
+                        src,
+                        format!("\"{v}\" 应为 production 或 development"),
+                    ))
+                }
+            },
+            None => Mode::Production,
+        };
+
+        let session_key = match raw.get("session_key") {
+            Some((v, src)) => Some(parse_session_key(v).map_err(|p| error("session_key", src, p))?),
+            None => None,
+        };
+
+        let secure_cookies = match raw.get("secure_cookies") {
+            Some((v, src)) => match v.trim() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(error(
+                        "secure_cookies",
+                        src,
+                        format!("\"{v}\" 应为 true 或 false"),
+                    ))
+                }
+            },
+            None => mode == Mode::Production,
+        };
+
         Ok(Config {
             bind,
             data_dir,
@@ -318,8 +386,36 @@ impl Config {
             timezone,
             public_url,
             smtp,
+            mode,
+            session_key,
+            secure_cookies,
         })
     }
+
+    /// Why this configuration may not serve, if it may not.
+    pub fn refusal_to_serve(&self) -> Option<String> {
+        if self.mode == Mode::Production && self.session_key.is_none() {
+            return Some(format!(
+                "生产模式 (mode = production) 必须设置会话密钥 session_key (环境变量 HUANJIE_SESSION_KEY). \
+                 用 `huanjie gen-key` 生成一个; 本机试用可设 mode = development"
+            ));
+        }
+        None
+    }
+}
+
+fn parse_session_key(v: &str) -> Result<SessionKey, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(v.trim())
+        .map_err(|_| "应为 base64 编码的密钥; 用 `huanjie gen-key` 生成".to_owned())?;
+    if bytes.len() < SESSION_KEY_MIN_BYTES {
+        return Err(format!(
+            "密钥太短: {} 字节, 至少需要 {SESSION_KEY_MIN_BYTES} 字节; 用 `huanjie gen-key` 生成",
+            bytes.len()
+        ));
+    }
+    Ok(SessionKey(bytes))
 }
 
 fn validate_public_url(v: &str) -> Result<String, String> {
@@ -474,6 +570,10 @@ mod tests {
             ("HUANJIE_PUBLIC_URL", "example.cn", "public_url"),
             ("HUANJIE_SMTP_PORT", "25", "smtp.port"),
             ("HUANJIE_TIMEZNOE", "Asia/Shanghai", "HUANJIE_TIMEZNOE"),
+            ("HUANJIE_MODE", "prod", "mode"),
+            ("HUANJIE_SESSION_KEY", "c2hvcnQ=", "session_key"),
+            ("HUANJIE_SESSION_KEY", "not base64!", "session_key"),
+            ("HUANJIE_SECURE_COOKIES", "yes", "secure_cookies"),
         ];
         for (var, value, key) in cases {
             let err =
@@ -509,6 +609,51 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ok.smtp.unwrap().port, 465);
+    }
+
+    #[test]
+    fn production_needs_a_session_key_and_development_relaxes_cookies() {
+        let prod = Config::load_from(None, env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(prod.mode, Mode::Production);
+        assert!(prod.secure_cookies);
+        assert!(prod.refusal_to_serve().unwrap().contains("session_key"));
+
+        let key = {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode([7u8; 64])
+        };
+        let keyed = Config::load_from(
+            None,
+            env(&[("HUANJIE_SESSION_KEY", &key)]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(keyed.refusal_to_serve().is_none());
+
+        let demo = Config::load_from(
+            None,
+            env(&[]),
+            &Overrides {
+                demo: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(demo.mode, Mode::Development);
+        assert!(!demo.secure_cookies);
+        assert!(demo.refusal_to_serve().is_none());
+
+        // A configured mode wins over --demo.
+        let forced = Config::load_from(
+            None,
+            env(&[("HUANJIE_MODE", "production")]),
+            &Overrides {
+                demo: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(forced.refusal_to_serve().is_some());
     }
 
     #[test]

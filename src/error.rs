@@ -15,6 +15,12 @@ use serde_json::Value;
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     BadRequest,
+    /// No valid credentials: log in or send a token.
+    Unauthorized,
+    /// Valid credentials, but the action or the unit is outside the caller's roles.
+    Forbidden,
+    /// Too many failed logins; `retry_after_secs` says when to try again.
+    TooManyRequests,
     Validation,
     NotFound,
     Conflict,
@@ -32,6 +38,8 @@ pub struct AppError {
     pub details: Option<Value>,
     /// Operator-facing cause; logged, never serialised.
     pub cause: Option<String>,
+    /// Sent as `Retry-After` with [`ErrorKind::TooManyRequests`].
+    pub retry_after_secs: Option<u64>,
 }
 
 /// One problem with one field of a request or one cell of an import.
@@ -58,7 +66,26 @@ impl AppError {
             message: message.into(),
             details: None,
             cause: None,
+            retry_after_secs: None,
         }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthorized, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, "forbidden", message)
+    }
+
+    pub fn too_many_attempts(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            ErrorKind::TooManyRequests,
+            "too_many_attempts",
+            format!("登录失败次数过多, 请 {retry_after_secs} 秒后再试"),
+        );
+        e.retry_after_secs = Some(retry_after_secs);
+        e
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -117,10 +144,13 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self.kind {
             ErrorKind::BadRequest => 400,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::Validation => 422,
+            ErrorKind::TooManyRequests => 429,
             ErrorKind::Internal => 500,
             ErrorKind::Unavailable => 503,
         }
@@ -182,7 +212,14 @@ impl actix_web::ResponseError for AppError {
                 tracing::debug!(code = self.code, %cause, "request rejected");
             }
         }
-        actix_web::HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = actix_web::HttpResponse::build(self.status_code());
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
+        if self.kind == ErrorKind::Unauthorized {
+            response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(ErrorBody {
             code: self.code,
             message: &self.message,
             details: self.details.as_ref(),

@@ -1,6 +1,7 @@
 //! huanjie (换届): workflow orchestration for grassroots elections.
 
 pub mod audit;
+pub mod auth;
 pub mod campaign;
 pub mod clock;
 pub mod config;

@@ -113,6 +113,62 @@ enum Command {
         #[command(subcommand)]
         what: CampaignCommand,
     },
+    /// Manage user accounts (the first admin included).
+    User {
+        #[command(subcommand)]
+        what: UserCommand,
+    },
+    /// Create API tokens for scripts and the phone app.
+    Token {
+        #[command(subcommand)]
+        what: TokenCommand,
+    },
+    /// Print a fresh random session key for `session_key` / HUANJIE_SESSION_KEY.
+    GenKey,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. Without --password-stdin it prints a one-time link (valid 24 hours) on
+    /// which the user sets their own password; there is never a default password.
+    Create {
+        #[arg(long, value_name = "NAME")]
+        username: String,
+        /// Make the user an admin (the election office: everything)
+        #[arg(long)]
+        admin: bool,
+        /// A role, as ROLE or ROLE:UNIT, e.g. leader:第一选区, observer:河湾乡, cadre
+        #[arg(long = "role", value_name = "ROLE[:UNIT]")]
+        roles: Vec<String>,
+        /// The person of the 三包 table this account belongs to (name or id)
+        #[arg(long, value_name = "PERSON")]
+        person: Option<String>,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users with their roles.
+    List,
+    /// Print a one-time password reset link for a user (valid 24 hours).
+    ResetLink {
+        #[arg(long, value_name = "NAME")]
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a bearer token for a user; the token is printed once.
+    Create {
+        #[arg(long, value_name = "NAME")]
+        username: String,
+        /// What the token is for, e.g. 手机 or 报表脚本
+        #[arg(long, value_name = "LABEL")]
+        name: String,
+        /// Days until it expires [default: never, until revoked]
+        #[arg(long, value_name = "DAYS")]
+        days: Option<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -195,12 +251,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
-    let bind = match &cli.command {
-        Command::Serve { bind, .. } => bind.clone(),
-        _ => None,
+    let (bind, demo) = match &cli.command {
+        Command::Serve { bind, demo } => (bind.clone(), *demo),
+        _ => (None, false),
     };
     let overrides = Overrides {
         bind,
+        demo,
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
     };
@@ -269,6 +326,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Serve { demo, .. } => {
             let config = load_config()?;
+            if let Some(refusal) = config.refusal_to_serve() {
+                return Err(refusal);
+            }
             let pool = huanjie::db::connect(&config.database_url, config.database_pool_size)
                 .map_err(show)?;
             store_workflows(&pool, &config, clock.as_ref()).map_err(show)?;
@@ -276,6 +336,41 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 load_demo(&pool, clock.as_ref(), config.timezone).map_err(show)?;
             }
             serve(config, pool, clock).map_err(|e| format!("服务器异常退出: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::GenKey => {
+            println!("{}", huanjie::auth::secret::new_session_key());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { what } => {
+            let config = load_config()?;
+            let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
+            let mut conn = pool.get().map_err(|e| show(e.into()))?;
+            user_command(&mut conn, &config, clock.as_ref(), what).map_err(show)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            what: TokenCommand::Create { username, name, days },
+        } => {
+            let config = load_config()?;
+            let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
+            let mut conn = pool.get().map_err(|e| show(e.into()))?;
+            let ctx = WriteContext::new(cli_actor(), clock.now_naive());
+            let user = huanjie::auth::users::find_by_username(&mut conn, &username)
+                .map_err(show)?
+                .ok_or_else(|| format!("没有用户 {username}"))?;
+            let created = huanjie::auth::tokens::create(
+                &mut conn,
+                &ctx,
+                &user.id,
+                huanjie::auth::tokens::NewTokenForm {
+                    name,
+                    expires_in_days: days,
+                },
+            )
+            .map_err(show)?;
+            eprintln!("令牌只显示这一次, 请妥善保存:");
+            println!("{}", created.secret);
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -422,6 +517,101 @@ fn check_files(files: &[PathBuf]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn user_command(
+    conn: &mut huanjie::db::DbConnection,
+    config: &Config,
+    clock: &dyn Clock,
+    what: UserCommand,
+) -> Result<(), AppError> {
+    use huanjie::auth::{provision, reset, secret, users};
+    let ctx = WriteContext::new(cli_actor(), clock.now_naive());
+    match what {
+        UserCommand::Create {
+            username,
+            admin,
+            roles,
+            person,
+            password_stdin,
+        } => {
+            let mut grants = Vec::new();
+            if admin {
+                grants.push(provision::parse_grant(conn, "admin")?);
+            }
+            for spec in &roles {
+                grants.push(provision::parse_grant(conn, spec)?);
+            }
+            if grants.is_empty() {
+                return Err(AppError::bad_request(
+                    "no_role",
+                    "请用 --admin 或 --role 给用户至少一个角色",
+                ));
+            }
+            let person_id = match &person {
+                Some(p) => Some(provision::find_person(conn, p)?),
+                None => None,
+            };
+            let hash = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| AppError::internal(format!("stdin: {e}")))?;
+                let password = line.trim_end_matches(['\r', '\n']);
+                secret::check_new_password(&username, password)?;
+                Some(secret::hash_password(password)?)
+            } else {
+                None
+            };
+            let form = users::NewUserForm {
+                username,
+                person_id,
+                password: None,
+                roles: grants,
+            };
+            let created = users::create(conn, &ctx, form, hash)?;
+            let roles: Vec<String> = created
+                .roles
+                .iter()
+                .map(|g| match &g.unit_name {
+                    Some(u) => format!("{}:{u}", g.role.as_str()),
+                    None => g.role.as_str().to_owned(),
+                })
+                .collect();
+            println!("已创建用户 {} ({}), 角色: {}", created.user.username, created.user.id, roles.join(", "));
+            if !created.has_password {
+                let link = reset::issue(conn, &ctx, &created.user.id, &config.public_url)?;
+                println!("请把这个一次性链接交给本人设置密码 (24 小时内有效):\n{}", link.url);
+            }
+        }
+        UserCommand::List => {
+            for u in users::list(conn)? {
+                let roles: Vec<String> = u
+                    .roles
+                    .iter()
+                    .map(|g| match &g.unit_name {
+                        Some(unit) => format!("{}:{unit}", g.role.as_str()),
+                        None => g.role.as_str().to_owned(),
+                    })
+                    .collect();
+                println!(
+                    "{}  {}  {}  {}{}",
+                    u.user.id,
+                    u.user.username,
+                    u.person_name.as_deref().unwrap_or("-"),
+                    roles.join(","),
+                    if u.user.active { "" } else { "  (已停用)" }
+                );
+            }
+        }
+        UserCommand::ResetLink { username } => {
+            let user = users::find_by_username(conn, &username)?
+                .ok_or_else(|| AppError::not_found("用户", &username))?;
+            let link = reset::issue(conn, &ctx, &user.id, &config.public_url)?;
+            println!("{}", link.url);
+        }
+    }
+    Ok(())
 }
 
 /// Who ran a command-line write, for the event log.
@@ -624,6 +814,41 @@ fn load_demo(
         "demo campaign {} started",
         started.campaign.title
     );
+    create_demo_accounts(&mut conn, &ctx)
+}
+
+/// Three accounts to try the roles with, each with a random password shown once: the office,
+/// a district leader and a village cadre of the demo table.
+fn create_demo_accounts(
+    conn: &mut huanjie::db::DbConnection,
+    ctx: &WriteContext,
+) -> Result<(), AppError> {
+    use huanjie::auth::{provision, secret, users};
+    let accounts = [
+        ("admin", None, "admin"),
+        ("hanjiaxing", Some("韩家兴"), "leader:第一选区"),
+        ("cenwei", Some("岑伟"), "cadre"),
+    ];
+    let mut lines = Vec::new();
+    for (username, person, role) in accounts {
+        let password = secret::new_token()[..12].to_owned();
+        let person_id = match person {
+            Some(p) => Some(provision::find_person(conn, p)?),
+            None => None,
+        };
+        let form = users::NewUserForm {
+            username: username.to_owned(),
+            person_id,
+            password: None,
+            roles: vec![provision::parse_grant(conn, role)?],
+        };
+        users::create(conn, ctx, form, Some(secret::hash_password(&password)?))?;
+        lines.push(format!("  {username:<11} {password}  ({role})"));
+    }
+    eprintln!(
+        "\n演示账号 (密码只显示这一次; 忘记时用 huanjie user reset-link --username …):\n{}\n",
+        lines.join("\n")
+    );
     Ok(())
 }
 
@@ -635,16 +860,28 @@ async fn serve(
 ) -> std::io::Result<()> {
     let bind = config.bind;
     tracing::info!(%bind, database = %config.database_url, public_url = %config.public_url, "huanjie listening");
-    let state = huanjie::web::AppState {
-        pool,
-        clock,
-        config: Arc::new(config),
-        workflows: Default::default(),
-    };
+    if config.mode == huanjie::config::Mode::Development {
+        tracing::warn!("development mode: session cookies end with the process unless session_key is set");
+    }
+    let public_url = config.public_url.clone();
+    let state = huanjie::web::AppState::new(pool, clock, config);
+    let has_admin = state
+        .pool
+        .get()
+        .map_err(std::io::Error::other)
+        .and_then(|mut conn| {
+            huanjie::auth::users::admin_exists(&mut conn).map_err(|e| std::io::Error::other(e.to_string()))
+        })?;
+    if !has_admin {
+        let token = state.arm_setup_token();
+        eprintln!(
+            "\n尚无管理员账号。用这个一次性初始化口令创建第一个管理员 (重启后失效):\n  {token}\n\
+             POST {public_url}/api/v1/setup {{\"setup_token\": \"…\", \"username\": \"…\", \"password\": \"…\"}}\n\
+             或在服务器上运行: huanjie user create --admin --username …\n"
+        );
+    }
     actix_web::HttpServer::new(move || {
-        actix_web::App::new()
-            .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
-            .configure(huanjie::web::configure(state.clone()))
+        huanjie::web::app(state.clone()).wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
     })
     .bind(bind)?
     .run()

@@ -565,7 +565,7 @@ async fn a_stale_revision_or_a_concurrent_tick_off_gets_a_conflict() {
             let id = id.clone();
             std::thread::spawn(move || {
                 let mut conn = state.pool.get().unwrap();
-                let ctx = state.write_context();
+                let ctx = huanjie::audit::WriteContext::new("test", state.clock.now_naive());
                 let form = huanjie::task::lifecycle::CompleteForm {
                     evidence: json!({"published_on": "2026-10-01", "problems_found": n})
                         .as_object()

@@ -34,6 +34,9 @@ pub struct AssignmentFilter {
     pub role: Option<String>,
     /// Absent means active only.
     pub active: Option<bool>,
+    /// Set from the caller's roles, never from the query: only these units (`None`: all).
+    #[serde(skip)]
+    pub within: Option<Vec<String>>,
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<Assignment, AppError> {
@@ -60,6 +63,9 @@ pub fn list(
         }
         if let Some(v) = &filter.role {
             q = q.filter(assignments::role.eq(v.clone()));
+        }
+        if let Some(w) = &filter.within {
+            q = q.filter(assignments::unit_id.eq_any(w.clone()));
         }
         q.filter(assignments::active.eq(filter.active.unwrap_or(true)))
     };

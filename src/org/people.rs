@@ -42,6 +42,12 @@ pub struct PersonFilter {
     pub unit_id: Option<String>,
     /// Absent means active only.
     pub active: Option<bool>,
+    /// Set from the caller's roles: only people holding an active role on these units …
+    #[serde(skip)]
+    pub within: Option<Vec<String>>,
+    /// … and the caller's own person.
+    #[serde(skip)]
+    pub or_person: Option<String>,
 }
 
 /// Validates optional contact fields; blank means absent.
@@ -70,6 +76,28 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Person, AppError> {
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("人员", id))
+}
+
+/// A person is visible to whoever may read a unit they hold a role on, and to themselves.
+/// Answers 404 otherwise, so ids outside the caller's scope reveal nothing.
+pub fn require_visible(
+    conn: &mut DbConnection,
+    access: &crate::auth::Access,
+    id: &str,
+) -> Result<(), AppError> {
+    if access.is_admin() || access.person_id.as_deref() == Some(id) {
+        return Ok(());
+    }
+    let units: Vec<String> = assignments::table
+        .filter(assignments::person_id.eq(id))
+        .filter(assignments::active.eq(true))
+        .select(assignments::unit_id)
+        .load(conn)?;
+    if units.iter().any(|u| access.can_read_unit(u)) {
+        Ok(())
+    } else {
+        Err(AppError::not_found("人员", id))
+    }
 }
 
 pub fn list(
@@ -101,6 +129,16 @@ pub fn list(
                 .filter(assignments::active.eq(true))
                 .select(assignments::person_id);
             q = q.filter(people::id.eq_any(holders));
+        }
+        if let Some(w) = &filter.within {
+            let holders = assignments::table
+                .filter(assignments::unit_id.eq_any(w.clone()))
+                .filter(assignments::active.eq(true))
+                .select(assignments::person_id);
+            q = match &filter.or_person {
+                Some(me) => q.filter(people::id.eq_any(holders).or(people::id.eq(me.clone()))),
+                None => q.filter(people::id.eq_any(holders)),
+            };
         }
         q.filter(people::active.eq(filter.active.unwrap_or(true)))
     };

@@ -42,6 +42,9 @@ pub struct UnitFilter {
     pub name: Option<String>,
     /// Absent means active only.
     pub active: Option<bool>,
+    /// Set from the caller's roles, never from the query: only these units (`None`: all).
+    #[serde(skip)]
+    pub within: Option<Vec<String>>,
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<Unit, AppError> {
@@ -78,6 +81,9 @@ pub fn list(
                     .like(format!("%{}%", escape_like(n)))
                     .escape('\\'),
             );
+        }
+        if let Some(w) = &filter.within {
+            q = q.filter(units::id.eq_any(w.clone()));
         }
         q.filter(units::active.eq(filter.active.unwrap_or(true)))
     };

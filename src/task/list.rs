@@ -31,6 +31,12 @@ pub struct TaskFilter {
     /// Due on or before this local day (campaign time zone of the server).
     pub due_before: Option<NaiveDate>,
     pub due_after: Option<NaiveDate>,
+    /// Set from the caller's roles, never from the query: only tasks in these units …
+    #[serde(skip)]
+    pub within: Option<Vec<String>>,
+    /// … or owned by this person.
+    #[serde(skip)]
+    pub or_owner: Option<String>,
 }
 
 const STATUSES: [&str; 5] = [
@@ -98,6 +104,16 @@ pub fn list(
         }
         if let Some(v) = &units {
             q = q.filter(tasks::unit_id.eq_any(v.clone()));
+        }
+        if let Some(w) = &filter.within {
+            q = match &filter.or_owner {
+                Some(me) => q.filter(
+                    tasks::unit_id
+                        .eq_any(w.clone())
+                        .or(tasks::owner_id.eq(me.clone())),
+                ),
+                None => q.filter(tasks::unit_id.eq_any(w.clone())),
+            };
         }
         match filter.overdue {
             Some(true) => {

@@ -42,9 +42,9 @@ pub struct Task {
     pub owner_role: Option<String>,
     pub owner_id: Option<String>,
     pub status: String,
-    #[serde(serialize_with = "serialize_opt_utc")]
+    #[serde(serialize_with = "crate::clock::serialize_utc_opt")]
     pub opens_at: Option<NaiveDateTime>,
-    #[serde(serialize_with = "serialize_opt_utc")]
+    #[serde(serialize_with = "crate::clock::serialize_utc_opt")]
     pub due_at: Option<NaiveDateTime>,
     /// While `due_at` is unknown: the step whose completion fixes it.
     pub due_after: Option<String>,
@@ -58,7 +58,7 @@ pub struct Task {
     pub note: Option<String>,
     /// Why it was skipped, cancelled or reopened.
     pub status_reason: Option<String>,
-    #[serde(serialize_with = "serialize_opt_utc")]
+    #[serde(serialize_with = "crate::clock::serialize_utc_opt")]
     pub completed_at: Option<NaiveDateTime>,
     pub completed_by: Option<String>,
     /// Bumped by every change; a write that names an older revision is refused.
@@ -70,15 +70,6 @@ pub struct Task {
     pub updated_at: NaiveDateTime,
 }
 
-fn serialize_opt_utc<S: serde::Serializer>(
-    t: &Option<NaiveDateTime>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => crate::clock::serialize_utc(t, s),
-        None => s.serialize_none(),
-    }
-}
 
 fn as_json<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
     let value: Value = v

@@ -2,10 +2,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AppState;
+use super::{AppState, Caller};
+use crate::auth::Access;
 use crate::campaign::anchors::{self, MoveAnchorForm};
-use crate::campaign::{self, progress, StartForm};
-use crate::error::AppError;
+use crate::campaign::{self, progress, Campaign, StartForm};
+use crate::db::DbConnection;
+use crate::error::{AppError, FieldError};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/campaigns", web::get().to(list))
@@ -18,38 +20,77 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/campaigns/{id}/upcoming", web::get().to(upcoming));
 }
 
-async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let items = state.db(campaign::list).await?;
+/// A campaign as the caller may see it: per-unit anchor overrides outside their units are
+/// dropped.
+fn visible(conn: &mut DbConnection, access: &Access, id: &str) -> Result<Campaign, AppError> {
+    let mut c = campaign::get(conn, id)?;
+    if !access.can_see_campaign(&c.root_unit_id) {
+        return Err(AppError::not_found("选举", id));
+    }
+    if !access.is_admin() {
+        let mut overrides = c.unit_anchors();
+        overrides.retain(|unit, _| access.can_read_unit(unit));
+        c.unit_anchors_json = serde_json::to_string(&overrides).unwrap_or_else(|_| "{}".into());
+    }
+    Ok(c)
+}
+
+async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
+    let items = state
+        .db_as(&caller, |conn, access| {
+            let all = campaign::list(conn)?;
+            all.into_iter()
+                .filter(|c| access.can_see_campaign(&c.root_unit_id))
+                .map(|c| visible(conn, access, &c.id))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let c = state.db(move |conn| campaign::get(conn, &id)).await?;
+async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let c = state
+        .db_as(&caller, move |conn, access| visible(conn, access, &id))
+        .await?;
     Ok(HttpResponse::Ok().json(c))
 }
 
+/// Starting a campaign and moving its dates are the election office's decisions.
 async fn start(
     state: web::Data<AppState>,
+    caller: Caller,
     form: web::Json<StartForm>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = state.write_context();
+    let ctx = state.write_context(&caller);
     let cache = state.workflows.clone();
     let tz = state.config.timezone;
     let report = state
-        .db(move |conn| campaign::start(conn, &cache, &ctx, tz, form.into_inner()))
+        .db_as(&caller, move |conn, access| {
+            access.require_admin()?;
+            campaign::start(conn, &cache, &ctx, tz, form.into_inner())
+        })
         .await?;
     Ok(HttpResponse::Created().json(report))
 }
 
 async fn move_anchor(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
     form: web::Json<MoveAnchorForm>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = state.write_context();
+    let ctx = state.write_context(&caller);
     let cache = state.workflows.clone();
     let report = state
-        .db(move |conn| anchors::move_anchor(conn, &cache, &ctx, &id, form.into_inner()))
+        .db_as(&caller, move |conn, access| {
+            visible(conn, access, &id)?;
+            access.require_admin()?;
+            anchors::move_anchor(conn, &cache, &ctx, &id, form.into_inner())
+        })
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -57,45 +98,85 @@ async fn move_anchor(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ScopeQuery {
-    /// A unit inside the campaign; absent: its root.
+    /// A unit inside the campaign; absent: its root, or the caller's own part of it.
     unit_id: Option<String>,
+}
+
+/// The unit a dashboard query looks at. Without `unit_id` a caller who cannot read the whole
+/// campaign gets their own part of it, if that is one unit; otherwise they must choose.
+fn dashboard_unit(
+    conn: &mut DbConnection,
+    access: &Access,
+    campaign_id: &str,
+    unit_id: Option<String>,
+) -> Result<Option<String>, AppError> {
+    let c = visible(conn, access, campaign_id)?;
+    if let Some(u) = unit_id {
+        access.require_read_unit(&u)?;
+        return Ok(Some(u));
+    }
+    if access.can_read_unit(&c.root_unit_id) {
+        return Ok(None);
+    }
+    match access.roots_within(&c.root_unit_id).as_slice() {
+        [one] => Ok(Some(one.clone())),
+        several => Err(AppError::validation(vec![FieldError::new(
+            "unit_id",
+            format!(
+                "您负责多个单元, 请用 unit_id 指定其中一个: {}",
+                several.join(", ")
+            ),
+        )])),
+    }
 }
 
 async fn progress(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
     q: web::Query<ScopeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let cache = state.workflows.clone();
     let now = state.clock.now_naive();
     let p = state
-        .db(move |conn| progress::progress(conn, &cache, &id, q.unit_id.as_deref(), now))
+        .db_as(&caller, move |conn, access| {
+            let unit = dashboard_unit(conn, access, &id, q.into_inner().unit_id)?;
+            progress::progress(conn, &cache, &id, unit.as_deref(), now)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
 async fn overdue(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
     q: web::Query<ScopeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let cache = state.workflows.clone();
     let now = state.clock.now_naive();
     let items = state
-        .db(move |conn| progress::overdue_by_person(conn, &cache, &id, q.unit_id.as_deref(), now))
+        .db_as(&caller, move |conn, access| {
+            let unit = dashboard_unit(conn, access, &id, q.into_inner().unit_id)?;
+            progress::overdue_by_person(conn, &cache, &id, unit.as_deref(), now)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
 async fn violations(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
     q: web::Query<ScopeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let cache = state.workflows.clone();
     let now = state.clock.now_naive();
     let items = state
-        .db(move |conn| progress::violations(conn, &cache, &id, q.unit_id.as_deref(), now))
+        .db_as(&caller, move |conn, access| {
+            let unit = dashboard_unit(conn, access, &id, q.into_inner().unit_id)?;
+            progress::violations(conn, &cache, &id, unit.as_deref(), now)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
@@ -110,12 +191,14 @@ struct UpcomingQuery {
 
 async fn upcoming(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
     q: web::Query<UpcomingQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
     let days = q.days.unwrap_or(30);
     if !(1..=400).contains(&days) {
-        return Err(AppError::validation(vec![crate::error::FieldError::new(
+        return Err(AppError::validation(vec![FieldError::new(
             "days",
             "应为 1 到 400 之间的天数",
         )]));
@@ -123,7 +206,10 @@ async fn upcoming(
     let cache = state.workflows.clone();
     let now = state.clock.now_naive();
     let items = state
-        .db(move |conn| progress::upcoming(conn, &cache, &id, q.unit_id.as_deref(), now, days))
+        .db_as(&caller, move |conn, access| {
+            let unit = dashboard_unit(conn, access, &id, q.unit_id)?;
+            progress::upcoming(conn, &cache, &id, unit.as_deref(), now, days)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }

@@ -3,7 +3,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::AppState;
+use super::{AppState, Caller};
 use crate::error::AppError;
 use crate::org::import::{self, yaml};
 
@@ -84,8 +84,26 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
     Ok(upload)
 }
 
+/// A file name is only a label here, never a path: anything that could climb out of a folder
+/// is refused rather than cleaned, so what the log shows is what was sent.
+fn check_file_name(name: &str) -> Result<(), AppError> {
+    let bad = name.contains('/')
+        || name.contains('\\')
+        || name.contains("..")
+        || name.chars().any(char::is_control)
+        || name.chars().count() > 255;
+    if bad {
+        return Err(AppError::bad_request(
+            "invalid_file_name",
+            format!("文件名 \"{}\" 不能包含路径 (/ \\ ..) 或控制字符", name.escape_debug()),
+        ));
+    }
+    Ok(())
+}
+
 async fn upload(
     state: web::Data<AppState>,
+    caller: Caller,
     req: HttpRequest,
     query: web::Query<ImportQuery>,
     form: Multipart,
@@ -99,7 +117,12 @@ async fn upload(
     if announced.is_some_and(|n| n > UPLOAD_LIMIT + 64 * 1024) {
         return Err(AppError::payload_too_large(UPLOAD_LIMIT));
     }
+    // Refuse before reading a byte of a body the caller may not send.
+    super::require_admin(&caller)?;
     let upload = read_upload(form).await?;
+    if let Some(name) = &upload.file_name {
+        check_file_name(name)?;
+    }
     let query = query.into_inner();
     let township = query.township.or(upload.township);
     let plan = web::block(move || {
@@ -114,7 +137,7 @@ async fn upload(
     .await
     .map_err(|e| AppError::internal(format!("import reader: {e}")))??;
     let (plan, file_name) = plan;
-    let ctx = state.write_context();
+    let ctx = state.write_context(&caller);
     let source = file_name.unwrap_or_else(|| "upload".to_owned());
     let report = state
         .db(move |conn| import::run(conn, &ctx, &source, &plan, !query.dry_run))
@@ -122,7 +145,9 @@ async fn upload(
     Ok(HttpResponse::Ok().json(report))
 }
 
-async fn export(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// The whole organisation with every contact: the office's.
+async fn export(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
+    super::require_admin(&caller)?;
     let text = state.db(|conn| yaml::to_yaml(&yaml::export(conn)?)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/yaml; charset=utf-8")

@@ -1,16 +1,21 @@
 //! HTTP: the JSON API under `/api/v1` and the health check. Handlers are thin: extract,
 //! validate, call the domain layer through [`crate::db::run`], respond.
 
+mod account;
 mod assignments;
+pub mod auth;
 mod campaigns;
 mod events;
 mod imports;
+mod pages;
 mod people;
 mod tasks;
+mod security;
 mod units;
+mod users;
 mod workflows;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -19,6 +24,8 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::audit::WriteContext;
+use crate::auth::Access;
+pub use auth::Caller;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Pool;
@@ -27,6 +34,10 @@ use crate::pagination::PageRequest;
 
 /// Bound on JSON request bodies; the API's largest body is a short form.
 pub const JSON_LIMIT: usize = 256 * 1024;
+/// Bound on HTML form posts.
+pub const FORM_LIMIT: usize = 16 * 1024;
+
+pub use security::app;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -34,12 +45,48 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub workflows: crate::campaign::catalog::WorkflowCache,
+    pub keys: Arc<auth::AuthKeys>,
+    /// Hash of the one-time setup token, while no admin exists (see `account::setup`).
+    pub setup_token: Arc<Mutex<Option<String>>>,
 }
 
 impl AppState {
-    /// Who writes and when. Until accounts exist every API write is recorded as `api`.
-    pub fn write_context(&self) -> WriteContext {
-        WriteContext::new("api", self.clock.now_naive())
+    pub fn new(pool: Pool, clock: Arc<dyn Clock>, config: Config) -> AppState {
+        AppState {
+            pool,
+            clock,
+            keys: Arc::new(auth::AuthKeys::from_config(&config)),
+            config: Arc::new(config),
+            workflows: Default::default(),
+            setup_token: Default::default(),
+        }
+    }
+
+    /// Who writes and when: every write through the API is recorded under its user.
+    pub fn write_context(&self, caller: &Caller) -> WriteContext {
+        WriteContext::new(caller.actor(), self.clock.now_naive())
+    }
+
+    /// Runs database work with the caller's [`Access`] loaded on the same connection.
+    pub async fn db_as<T, F>(&self, caller: &Caller, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut crate::db::DbConnection, &Access) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let identity = caller.0.clone();
+        self.db(move |conn| {
+            let access = Access::load(conn, &identity)?;
+            work(conn, &access)
+        })
+        .await
+    }
+
+    /// Arms the one-time setup token when there is no admin yet; returns it for printing.
+    pub fn arm_setup_token(&self) -> String {
+        let token = crate::auth::secret::new_token();
+        *self.setup_token.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(crate::auth::secret::token_hash(&token));
+        token
     }
 
     pub async fn db<T, F>(&self, work: F) -> Result<T, AppError>
@@ -61,9 +108,14 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
+            .app_data(web::PayloadConfig::new(JSON_LIMIT))
+            .app_data(web::FormConfig::default().limit(FORM_LIMIT))
             .route("/healthz", web::get().to(healthz))
+            .configure(account::pages)
             .service(
                 web::scope("/api/v1")
+                    .configure(account::routes)
+                    .configure(users::routes)
                     .configure(units::routes)
                     .configure(people::routes)
                     .configure(assignments::routes)
@@ -75,6 +127,15 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found));
+    }
+}
+
+/// For routes that need no unit scope, only the admin role.
+pub fn require_admin(caller: &Caller) -> Result<(), AppError> {
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("需要管理员权限"))
     }
 }
 

@@ -1,7 +1,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::{AppState, ListQuery};
+use super::{AppState, Caller, ListQuery};
 use crate::error::{AppError, FieldError};
 use crate::org::units::{self, NewUnitForm, UnitFilter, UnitPatch};
 
@@ -16,49 +16,78 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn list(
     state: web::Data<AppState>,
+    caller: Caller,
     q: ListQuery<UnitFilter>,
 ) -> Result<HttpResponse, AppError> {
+    let ListQuery { mut filter, page } = q;
     let page = state
-        .db(move |conn| units::list(conn, &q.filter, &q.page))
+        .db_as(&caller, move |conn, access| {
+            filter.within = access.readable_units();
+            units::list(conn, &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
-async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let unit = state.db(move |conn| units::get(conn, &id)).await?;
+async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let unit = state
+        .db_as(&caller, move |conn, access| {
+            access.require_read_unit(&id)?;
+            units::get(conn, &id)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(unit))
 }
 
+/// The organisation tree is the election office's to shape.
 async fn create(
     state: web::Data<AppState>,
+    caller: Caller,
     form: web::Json<NewUnitForm>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = state.write_context();
+    let ctx = state.write_context(&caller);
     let unit = state
-        .db(move |conn| units::create(conn, &ctx, form.into_inner()))
+        .db_as(&caller, move |conn, access| {
+            access.require_admin()?;
+            units::create(conn, &ctx, form.into_inner())
+        })
         .await?;
     Ok(HttpResponse::Created().json(unit))
 }
 
 async fn update(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
     patch: web::Json<UnitPatch>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = state.write_context();
+    let ctx = state.write_context(&caller);
     let unit = state
-        .db(move |conn| units::update(conn, &ctx, &id, patch.into_inner()))
+        .db_as(&caller, move |conn, access| {
+            access.require_read_unit(&id)?;
+            access.require_admin()?;
+            units::update(conn, &ctx, &id, patch.into_inner())
+        })
         .await?;
     Ok(HttpResponse::Ok().json(unit))
 }
 
 async fn deactivate(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = state.write_context();
+    let ctx = state.write_context(&caller);
     let unit = state
-        .db(move |conn| units::deactivate(conn, &ctx, &id))
+        .db_as(&caller, move |conn, access| {
+            access.require_read_unit(&id)?;
+            access.require_admin()?;
+            units::deactivate(conn, &ctx, &id)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(unit))
 }
@@ -71,13 +100,17 @@ struct ResolveQuery {
 
 async fn resolve(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
     q: web::Query<ResolveQuery>,
 ) -> Result<HttpResponse, AppError> {
     crate::org::check_role_id(&q.role)
         .map_err(|m| AppError::validation(vec![FieldError::new("role", m)]))?;
     let resolution = state
-        .db(move |conn| units::resolve_role(conn, &id, &q.role))
+        .db_as(&caller, move |conn, access| {
+            access.require_read_unit(&id)?;
+            units::resolve_role(conn, &id, &q.role)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(resolution))
 }

@@ -1,8 +1,9 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::AppState;
+use super::{AppState, Caller};
 use crate::campaign::catalog::{self, StoreOutcome};
+use super::require_admin;
 use crate::error::AppError;
 use crate::plan::timetable;
 
@@ -20,13 +21,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+// Workflow files hold no personal data: every signed-in user may read them.
+
+async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, AppError> {
     let items = state.db(catalog::list).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
 async fn get(
     state: web::Data<AppState>,
+    _caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, version) = path.into_inner();
@@ -48,6 +52,7 @@ struct TimetableQuery {
 /// The day-by-day schedule of a stored version for a given election day (工作日程).
 async fn timetable(
     state: web::Data<AppState>,
+    _caller: Caller,
     path: web::Path<(String, String)>,
     query: web::Query<TimetableQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -68,8 +73,13 @@ async fn timetable(
 }
 
 /// Stores a workflow file sent as the raw request body (YAML).
-async fn upload(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, AppError> {
-    let ctx = state.write_context();
+async fn upload(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    require_admin(&caller)?;
+    let ctx = state.write_context(&caller);
     let (stored, outcome) = state
         .db(move |conn| catalog::store(conn, &ctx, "上传的工作流", &body))
         .await?;

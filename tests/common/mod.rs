@@ -4,16 +4,16 @@
 
 use std::sync::Arc;
 
-use actix_web::{test, App};
+use actix_web::test;
 use chrono::{TimeZone, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use huanjie::clock::FixedClock;
+use huanjie::clock::{Clock, FixedClock};
 use huanjie::config::{Config, Overrides};
 use huanjie::db::{self, DatabaseUrl, DbConnection};
-use huanjie::web::{configure, AppState};
+use huanjie::web::{app, AppState};
 
 /// A database that lives as long as the test.
 pub enum TestDb {
@@ -66,6 +66,8 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: FixedClock,
     pub url: DatabaseUrl,
+    /// Bearer token of the admin `office`, which `get`/`post`/`call` act as.
+    pub admin_token: String,
     // Dropped last, after the pool in `state`.
     _db: TestDb,
 }
@@ -88,28 +90,79 @@ impl TestApp {
         )
         .expect("default config");
         let clock = FixedClock::new(start_time());
-        let state = AppState {
-            pool,
-            clock: Arc::new(clock.clone()),
-            config: Arc::new(config),
-            workflows: Default::default(),
-        };
-        TestApp {
+        let state = AppState::new(pool, Arc::new(clock.clone()), config);
+        let mut app = TestApp {
             state,
             clock,
             url,
+            admin_token: String::new(),
             _db: db_guard,
-        }
+        };
+        app.admin_token = app.user_with_token("office", &[("admin", None)], None);
+        app
     }
 
-    pub fn conn(&self) -> db::PooledConnection {
-        self.state.pool.get().expect("connection")
+    /// Creates a user with roles straight in the database and returns a bearer token for them.
+    pub fn user_with_token(
+        &self,
+        username: &str,
+        roles: &[(&str, Option<&str>)],
+        person_id: Option<&str>,
+    ) -> String {
+        let id = self.user(username, roles, person_id, None);
+        let mut conn = self.conn();
+        let ctx = huanjie::audit::WriteContext::new("test", self.clock.now_naive());
+        huanjie::auth::tokens::create(
+            &mut conn,
+            &ctx,
+            &id,
+            huanjie::auth::tokens::NewTokenForm {
+                name: "test".into(),
+                expires_in_days: None,
+            },
+        )
+        .expect("token")
+        .secret
     }
 
-    pub async fn call(&self, req: test::TestRequest) -> (u16, Value) {
-        let app = test::init_service(App::new().configure(configure(self.state.clone()))).await;
+    /// Creates a user (with a password, if given) and returns its id.
+    pub fn user(
+        &self,
+        username: &str,
+        roles: &[(&str, Option<&str>)],
+        person_id: Option<&str>,
+        password: Option<&str>,
+    ) -> String {
+        let mut conn = self.conn();
+        let ctx = huanjie::audit::WriteContext::new("test", self.clock.now_naive());
+        let form = huanjie::auth::users::NewUserForm {
+            username: username.into(),
+            person_id: person_id.map(str::to_owned),
+            password: None,
+            roles: roles
+                .iter()
+                .map(|(role, unit)| huanjie::auth::users::GrantForm {
+                    role: role.to_string(),
+                    unit_id: unit.map(str::to_owned),
+                })
+                .collect(),
+        };
+        let hash = password.map(|p| huanjie::auth::secret::hash_password(p).unwrap());
+        huanjie::auth::users::create(&mut conn, &ctx, form, hash)
+            .expect("user")
+            .user
+            .id
+    }
+
+    /// Sends a request exactly as given (no credentials added); returns status, headers, body.
+    pub async fn raw(
+        &self,
+        req: test::TestRequest,
+    ) -> (u16, actix_web::http::header::HeaderMap, Value) {
+        let app = test::init_service(app(self.state.clone())).await;
         let resp = test::call_service(&app, req.to_request()).await;
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let body = test::read_body(resp).await;
         let value = if body.is_empty() {
             Value::Null
@@ -117,7 +170,40 @@ impl TestApp {
             serde_json::from_slice(&body)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
         };
-        (status, value)
+        (status, headers, value)
+    }
+
+    /// Sends a request with a bearer token (`None`: no credentials at all).
+    pub async fn call_as(&self, token: Option<&str>, req: test::TestRequest) -> (u16, Value) {
+        let req = match token {
+            Some(t) => req.insert_header(("authorization", format!("Bearer {t}"))),
+            None => req,
+        };
+        let (status, _, body) = self.raw(req).await;
+        (status, body)
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        self.call_as(Some(token), test::TestRequest::get().uri(&encode_uri(path)))
+            .await
+    }
+
+    pub async fn post_as(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        self.call_as(
+            Some(token),
+            test::TestRequest::post().uri(&encode_uri(path)).set_json(body),
+        )
+        .await
+    }
+
+    pub fn conn(&self) -> db::PooledConnection {
+        self.state.pool.get().expect("connection")
+    }
+
+    /// Sends a request as the admin `office`.
+    pub async fn call(&self, req: test::TestRequest) -> (u16, Value) {
+        let token = self.admin_token.clone();
+        self.call_as(Some(&token), req).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
