@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{fixture, TestApp};
+use common::{fixture, TestApp, NOT_ACCOUNT_EVENTS};
 use serde_json::{json, Value};
 
 /// The fixture's rows as cells, to check the imported tree against the table itself.
@@ -67,7 +67,7 @@ async fn preview_then_commit_then_nothing_to_do() {
         .iter()
         .any(|c| c["text"] == "新增村(社区) 河湾乡/第一选区/河湾村"));
     assert_eq!(
-        app.count("units") + app.count("people") + app.count("events"),
+        app.count("units") + app.count("people") + app.count(NOT_ACCOUNT_EVENTS),
         0,
         "a preview writes nothing"
     );
@@ -84,7 +84,7 @@ async fn preview_then_commit_then_nothing_to_do() {
         ),
         (71, 87, 91)
     );
-    let events = app.count("events");
+    let events = app.count(NOT_ACCOUNT_EVENTS);
     assert_eq!(events, 71 + 87 + 91 + 1);
     let batch = done["batch_id"].as_str().unwrap();
     let (_, logged) = app
@@ -104,7 +104,7 @@ async fn preview_then_commit_then_nothing_to_do() {
     assert_eq!(summary(&again), [0; 7], "{again}");
     assert_eq!(again["committed"], false);
     assert_eq!(
-        app.count("events"),
+        app.count(NOT_ACCOUNT_EVENTS),
         events,
         "an import with nothing to change records nothing"
     );
@@ -376,7 +376,7 @@ async fn bad_tables_are_refused_row_by_row_and_nothing_is_written() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["details"][0]["field"], "township");
     assert_eq!(
-        app.count("units") + app.count("people") + app.count("events"),
+        app.count("units") + app.count("people") + app.count(NOT_ACCOUNT_EVENTS),
         0
     );
 }

@@ -9,13 +9,55 @@ use std::time::{Duration, Instant};
 
 use common::TestDb;
 
-/// The binary, untouched by any `HUANJIE_*` setting of the environment running the tests.
+/// A session key for the servers the tests start (production mode needs one).
+const TEST_SESSION_KEY: &str =
+    "LnXRVOi2HXvGUmulVWySUYE4DzKeyMV5Hs3AOlLoG0qZRhGXoix0K/Qp9LGaYB+Tun6VZPksaNQfxmse/5+jKw==";
+
+/// The binary, untouched by any `HUANJIE_*` setting of the environment running the tests,
+/// with a session key.
 fn binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_huanjie"));
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HUANJIE_")) {
         cmd.env_remove(k);
     }
+    cmd.env("HUANJIE_SESSION_KEY", TEST_SESSION_KEY);
     cmd
+}
+
+/// Creates the admin `office` from the command line and returns a fresh API token for it.
+fn office_token(dir: &std::path::Path, db_args: &[&str]) -> String {
+    let mut child = binary()
+        .current_dir(dir)
+        .args(db_args)
+        .args(["user", "create", "--admin", "--username", "office", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("换届办公室2026\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("admin"), "{}", text(&out.stdout));
+    cli_token(dir, db_args, "office")
+}
+
+fn cli_token(dir: &std::path::Path, db_args: &[&str], username: &str) -> String {
+    let out = binary()
+        .current_dir(dir)
+        .args(db_args)
+        .args(["token", "create", "--username", username, "--name", "测试"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_owned();
+    assert!(token.starts_with("hj_"), "{token}");
+    token
 }
 
 fn huanjie(db: &huanjie::db::DatabaseUrl, args: &[&str]) -> Output {
@@ -207,13 +249,20 @@ fn free_port() -> u16 {
 }
 
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_get_as(port, path, None)
+}
+
+fn http_get_as(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut response = String::new();
@@ -287,7 +336,12 @@ fn the_server_answers_over_http_with_the_demo_township() {
     let (status, body) = http_get(port, "/healthz").unwrap();
     assert_eq!(status, 200);
     assert_eq!(json_body(&body)["database"], url.backend_name());
-    let (status, body) = http_get(port, "/api/v1/units?level=village&per_page=1").unwrap();
+    let path = "/api/v1/units?level=village&per_page=1";
+    let (status, body) = http_get(port, path).unwrap();
+    assert_eq!(status, 401, "nobody gets in without credentials");
+    assert_eq!(json_body(&body)["code"], "unauthorized");
+    let token = office_token(data.path(), &["--database-url", &db_url]);
+    let (status, body) = http_get_as(port, path, Some(&token)).unwrap();
     assert_eq!(status, 200);
     assert_eq!(json_body(&body)["total"], 0, "no demo unless asked");
 }
@@ -303,6 +357,9 @@ fn with_no_configuration_the_server_runs_on_sqlite_in_the_data_dir() {
     );
     let (_, body) = http_get(port, "/healthz").unwrap();
     assert_eq!(json_body(&body)["database"], "sqlite");
+    // The demo made an admin with a random password; a token for it comes from the CLI.
+    let token = cli_token(data.path(), &[], "admin");
+    let http_get = |port, path: &str| http_get_as(port, path, Some(&token));
     let (status, body) = http_get(port, "/api/v1/units?level=village&per_page=1").unwrap();
     assert_eq!(status, 200);
     assert_eq!(json_body(&body)["total"], 17);
@@ -339,7 +396,8 @@ fn the_server_stores_its_workflows_and_refuses_a_changed_file_under_the_same_ver
     std::fs::write(&file, &original).unwrap();
     {
         let (_server, port) = start_server(dir.path(), &["--database-url", &db_url, "serve"]);
-        let (status, body) = http_get(port, "/api/v1/workflows").unwrap();
+        let token = office_token(dir.path(), &["--database-url", &db_url]);
+        let (status, body) = http_get_as(port, "/api/v1/workflows", Some(&token)).unwrap();
         assert_eq!(status, 200);
         let items = json_body(&body)["items"].as_array().unwrap().clone();
         assert_eq!(items.len(), 1, "only the directory's file: {body}");
@@ -381,7 +439,8 @@ fn the_server_stores_its_workflows_and_refuses_a_changed_file_under_the_same_ver
 fn without_a_workflows_directory_the_server_stores_the_built_in_workflows() {
     let data = tempfile::tempdir().unwrap();
     let (_server, port) = start_server(data.path(), &["serve"]);
-    let (_, body) = http_get(port, "/api/v1/workflows").unwrap();
+    let token = office_token(data.path(), &[]);
+    let (_, body) = http_get_as(port, "/api/v1/workflows", Some(&token)).unwrap();
     let body = json_body(&body);
     let mut ids: Vec<&str> = body["items"]
         .as_array()
@@ -449,4 +508,95 @@ fn a_campaign_starts_from_the_command_line() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn production_refuses_to_start_without_a_session_key() {
+    let data = tempfile::tempdir().unwrap();
+    let out = binary()
+        .current_dir(data.path())
+        .env_remove("HUANJIE_SESSION_KEY")
+        .args(["serve", "--bind", &format!("127.0.0.1:{}", free_port())])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("session_key"), "{err}");
+    assert!(err.contains("huanjie gen-key"), "{err}");
+    assert!(!data.path().join("data/huanjie.db").exists(), "refused before touching data");
+
+    let out = binary().arg("gen-key").output().unwrap();
+    let key = text(&out.stdout).trim().to_owned();
+    assert_eq!(key.len(), 88, "64 bytes, base64: {key}");
+}
+
+#[test]
+fn the_first_start_prints_a_setup_token_and_users_come_from_the_command_line() {
+    let (_db, url) = TestDb::create();
+    let db_url = url.to_string_unmasked();
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = binary()
+        .current_dir(data.path())
+        .args(["--database-url", &db_url, "serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _server = Server(child);
+    // The token is the line after the notice; read until it appears.
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let mut token = None;
+    while let Some(Ok(line)) = lines.next() {
+        if line.contains("一次性初始化口令") {
+            token = lines.next().and_then(|l| l.ok()).map(|l| l.trim().to_owned());
+            break;
+        }
+    }
+    let token = token.expect("the server prints a setup token when there is no admin");
+    assert_eq!(token.len(), 43);
+    while http_get(port, "/healthz").is_none() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = format!(
+        r#"{{"setup_token":"{token}","username":"office","password":"换届办公室2026"}}"#
+    );
+    let (status, answer) = http_post_json(port, "/api/v1/setup", &body).unwrap();
+    assert_eq!(status, 201, "{answer}");
+    let (status, _) = http_post_json(port, "/api/v1/setup", &body).unwrap();
+    assert_eq!(status, 403, "the setup token works once");
+
+    // More users from the command line: roles by unit name, a reset link instead of a password.
+    let table = format!("{}/tests/fixtures/hewan-17-villages.csv", env!("CARGO_MANIFEST_DIR"));
+    let out = huanjie(&url, &["import", &table, "--township", "河湾乡"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = huanjie(
+        &url,
+        &["user", "create", "--username", "hanjiaxing", "--person", "韩家兴", "--role", "leader:第一选区"],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("leader:第一选区"), "{stdout}");
+    assert!(stdout.contains("/password-reset?token="), "{stdout}");
+    let out = huanjie(&url, &["user", "create", "--username", "x", "--role", "leader"]);
+    assert!(!out.status.success(), "a leader needs a unit");
+    let out = huanjie(&url, &["user", "list"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("office") && stdout.contains("韩家兴"), "{stdout}");
+}
+
+fn http_post_json(port: u16, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    Some((status, response))
 }

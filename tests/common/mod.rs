@@ -72,6 +72,9 @@ pub struct TestApp {
     _db: TestDb,
 }
 
+/// The event log without the test's own account setup, for "nothing was written" checks.
+pub const NOT_ACCOUNT_EVENTS: &str = "events WHERE entity_type NOT IN ('user', 'api_token')";
+
 pub fn start_time() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 10, 1, 1, 0, 0).unwrap()
 }
