@@ -395,10 +395,11 @@ impl Config {
     /// Why this configuration may not serve, if it may not.
     pub fn refusal_to_serve(&self) -> Option<String> {
         if self.mode == Mode::Production && self.session_key.is_none() {
-            return Some(format!(
+            return Some(
                 "生产模式 (mode = production) 必须设置会话密钥 session_key (环境变量 HUANJIE_SESSION_KEY). \
                  用 `huanjie gen-key` 生成一个; 本机试用可设 mode = development"
-            ));
+                    .to_owned(),
+            );
         }
         None
     }

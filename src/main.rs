@@ -350,7 +350,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
-            what: TokenCommand::Create { username, name, days },
+            what:
+                TokenCommand::Create {
+                    username,
+                    name,
+                    days,
+                },
         } => {
             let config = load_config()?;
             let pool = huanjie::db::connect(&config.database_url, 1).map_err(show)?;
@@ -578,10 +583,18 @@ fn user_command(
                     None => g.role.as_str().to_owned(),
                 })
                 .collect();
-            println!("已创建用户 {} ({}), 角色: {}", created.user.username, created.user.id, roles.join(", "));
+            println!(
+                "已创建用户 {} ({}), 角色: {}",
+                created.user.username,
+                created.user.id,
+                roles.join(", ")
+            );
             if !created.has_password {
                 let link = reset::issue(conn, &ctx, &created.user.id, &config.public_url)?;
-                println!("请把这个一次性链接交给本人设置密码 (24 小时内有效):\n{}", link.url);
+                println!(
+                    "请把这个一次性链接交给本人设置密码 (24 小时内有效):\n{}",
+                    link.url
+                );
             }
         }
         UserCommand::List => {
@@ -861,7 +874,9 @@ async fn serve(
     let bind = config.bind;
     tracing::info!(%bind, database = %config.database_url, public_url = %config.public_url, "huanjie listening");
     if config.mode == huanjie::config::Mode::Development {
-        tracing::warn!("development mode: session cookies end with the process unless session_key is set");
+        tracing::warn!(
+            "development mode: session cookies end with the process unless session_key is set"
+        );
     }
     let public_url = config.public_url.clone();
     let state = huanjie::web::AppState::new(pool, clock, config);
@@ -870,7 +885,8 @@ async fn serve(
         .get()
         .map_err(std::io::Error::other)
         .and_then(|mut conn| {
-            huanjie::auth::users::admin_exists(&mut conn).map_err(|e| std::io::Error::other(e.to_string()))
+            huanjie::auth::users::admin_exists(&mut conn)
+                .map_err(|e| std::io::Error::other(e.to_string()))
         })?;
     if !has_admin {
         let token = state.arm_setup_token();

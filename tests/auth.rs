@@ -75,7 +75,11 @@ async fn login_sets_a_protected_cookie_and_logout_ends_the_session() {
         assert!(set.contains(flag), "{flag} missing: {set}");
     }
     // The cookie holds neither the user id nor the stored hash: it is encrypted.
-    let value = set.split(';').next().unwrap().trim_start_matches("huanjie_session=");
+    let value = set
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("huanjie_session=");
     let user_id = body["user"]["id"].as_str().unwrap();
     assert!(!value.contains(user_id));
 
@@ -225,7 +229,10 @@ async fn a_session_write_without_its_csrf_token_is_refused_and_changes_nothing()
         .set_payload("x=1");
     let (status, _) = app.call_as(None, form_post).await;
     assert_eq!(status, 403);
-    assert_eq!((app.count("units"), app.count(NOT_ACCOUNT_EVENTS)), (units, events));
+    assert_eq!(
+        (app.count("units"), app.count(NOT_ACCOUNT_EVENTS)),
+        (units, events)
+    );
 
     let (status, body) = app.call_as(None, b.post("/api/v1/units", form)).await;
     assert_eq!(status, 201, "{body}");
@@ -240,7 +247,10 @@ async fn a_session_write_without_its_csrf_token_is_refused_and_changes_nothing()
 async fn api_tokens_are_hashed_at_rest_and_stop_working_when_revoked() {
     let app = TestApp::new();
     let (status, created) = app
-        .post("/api/v1/me/tokens", json!({ "name": "报表脚本", "expires_in_days": 30 }))
+        .post(
+            "/api/v1/me/tokens",
+            json!({ "name": "报表脚本", "expires_in_days": 30 }),
+        )
         .await;
     assert_eq!(status, 201, "{created}");
     let secret = created["secret"].as_str().unwrap().to_owned();
@@ -256,7 +266,9 @@ async fn api_tokens_are_hashed_at_rest_and_stop_working_when_revoked() {
             .select(api_tokens::token_hash)
             .load(conn)
             .unwrap();
-        assert!(stored.iter().all(|h| h.len() == 64 && !secret.contains(h.as_str())));
+        assert!(stored
+            .iter()
+            .all(|h| h.len() == 64 && !secret.contains(h.as_str())));
         assert!(!stored.contains(&secret));
     }
 
@@ -265,22 +277,35 @@ async fn api_tokens_are_hashed_at_rest_and_stop_working_when_revoked() {
     assert_eq!(me["user"]["username"], "office");
     assert_eq!(me["csrf_token"], Value::Null, "a token needs no CSRF token");
     let (status, _) = app
-        .post_as(&secret, "/api/v1/units", json!({ "level": "township", "name": "河湾乡" }))
+        .post_as(
+            &secret,
+            "/api/v1/units",
+            json!({ "level": "township", "name": "河湾乡" }),
+        )
         .await;
     assert_eq!(status, 201, "token writes need no CSRF token");
 
     let (_, list) = app.get("/api/v1/me/tokens").await;
-    assert!(list["items"].as_array().unwrap().iter().all(|t| t.get("secret").is_none()));
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t.get("secret").is_none()));
 
     let id = created["id"].as_str().unwrap();
-    let (status, _) = app.post(&format!("/api/v1/tokens/{id}/revoke"), json!({})).await;
+    let (status, _) = app
+        .post(&format!("/api/v1/tokens/{id}/revoke"), json!({}))
+        .await;
     assert_eq!(status, 200);
     let (status, body) = app.get_as(&secret, "/api/v1/me").await;
     assert_eq!(status, 401, "{body}");
 
     // Expiry, forgery and malformed headers.
     let (_, short) = app
-        .post("/api/v1/me/tokens", json!({ "name": "一天", "expires_in_days": 1 }))
+        .post(
+            "/api/v1/me/tokens",
+            json!({ "name": "一天", "expires_in_days": 1 }),
+        )
         .await;
     let short = short["secret"].as_str().unwrap().to_owned();
     assert_eq!(app.get_as(&short, "/api/v1/me").await.0, 200);
@@ -299,15 +324,29 @@ async fn api_tokens_are_hashed_at_rest_and_stop_working_when_revoked() {
 
     // Nobody revokes somebody else's token, and nobody learns it exists.
     let cadre = app.user_with_token("lisi", &[("cadre", None)], None);
-    let (_, theirs) = app.post_as(&cadre, "/api/v1/me/tokens", json!({ "name": "手机" })).await;
+    let (_, theirs) = app
+        .post_as(&cadre, "/api/v1/me/tokens", json!({ "name": "手机" }))
+        .await;
     let (_, mine) = app.post("/api/v1/me/tokens", json!({ "name": "x" })).await;
     let (status, _) = app
-        .post_as(&cadre, &format!("/api/v1/tokens/{}/revoke", mine["id"].as_str().unwrap()), json!({}))
+        .post_as(
+            &cadre,
+            &format!("/api/v1/tokens/{}/revoke", mine["id"].as_str().unwrap()),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 404);
-    assert_eq!(app.get_as(mine["secret"].as_str().unwrap(), "/api/v1/me").await.0, 200);
+    assert_eq!(
+        app.get_as(mine["secret"].as_str().unwrap(), "/api/v1/me")
+            .await
+            .0,
+        200
+    );
     let (status, _) = app
-        .post(&format!("/api/v1/tokens/{}/revoke", theirs["id"].as_str().unwrap()), json!({}))
+        .post(
+            &format!("/api/v1/tokens/{}/revoke", theirs["id"].as_str().unwrap()),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200, "an admin may revoke anyone's token");
 }
@@ -340,7 +379,11 @@ async fn changing_a_password_ends_the_other_sessions() {
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(app.call_as(None, phone.get("/api/v1/me")).await.0, 200, "nothing changed yet");
+    assert_eq!(
+        app.call_as(None, phone.get("/api/v1/me")).await.0,
+        200,
+        "nothing changed yet"
+    );
 
     let (status, body) = app
         .call_as(
@@ -354,7 +397,11 @@ async fn changing_a_password_ends_the_other_sessions() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["sessions_ended"], 1);
     assert_eq!(app.call_as(None, phone.get("/api/v1/me")).await.0, 401);
-    assert_eq!(app.call_as(None, laptop.get("/api/v1/me")).await.0, 200, "this one stays");
+    assert_eq!(
+        app.call_as(None, laptop.get("/api/v1/me")).await.0,
+        200,
+        "this one stays"
+    );
     assert_eq!(login(&app, "zhangsan", PASSWORD).await.0, 401);
     assert_eq!(login(&app, "zhangsan", "新密码新密码123").await.0, 200);
 }
@@ -371,43 +418,61 @@ async fn a_reset_link_works_once_before_it_expires_and_ends_every_session() {
         .await;
     assert_eq!(status, 403, "only an admin issues reset links");
 
-    let (status, link) = app.post(&format!("/api/v1/users/{id}/reset-link"), json!({})).await;
+    let (status, link) = app
+        .post(&format!("/api/v1/users/{id}/reset-link"), json!({}))
+        .await;
     assert_eq!(status, 201, "{link}");
     let url = link["url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("{}/password-reset?token=", app.state.config.public_url)));
+    assert!(url.starts_with(&format!(
+        "{}/password-reset?token=",
+        app.state.config.public_url
+    )));
     let token = url.rsplit_once("token=").unwrap().1.to_owned();
-    let path = url.trim_start_matches(&app.state.config.public_url).to_owned();
+    let path = url
+        .trim_start_matches(&app.state.config.public_url)
+        .to_owned();
 
     // The page a user opens from the link: a form with the user's name, no JavaScript needed.
     let (status, headers, page) = app.raw(TestRequest::get().uri(&path)).await;
     assert_eq!(status, 200);
     let page = page.as_str().unwrap().to_owned();
-    assert!(page.contains("zhangsan") && page.contains("<form method=\"post\""), "{page}");
+    assert!(
+        page.contains("zhangsan") && page.contains("<form method=\"post\""),
+        "{page}"
+    );
     assert_eq!(headers.get("referrer-policy").unwrap(), "no-referrer");
 
     let (status, _, page) = app
-        .raw(
-            TestRequest::post()
-                .uri("/password-reset")
-                .set_form([("token", token.as_str()), ("password", "新密码新密码123"), ("confirm", "不一样的密码")]),
-        )
+        .raw(TestRequest::post().uri("/password-reset").set_form([
+            ("token", token.as_str()),
+            ("password", "新密码新密码123"),
+            ("confirm", "不一样的密码"),
+        ]))
         .await;
     assert_eq!(status, 422);
     assert!(page.as_str().unwrap().contains("两次输入的密码不一致"));
-    assert_eq!(login(&app, "zhangsan", PASSWORD).await.0, 200, "nothing changed yet");
+    assert_eq!(
+        login(&app, "zhangsan", PASSWORD).await.0,
+        200,
+        "nothing changed yet"
+    );
     let b2 = browser(&app, "zhangsan").await;
 
     let (status, _, page) = app
-        .raw(
-            TestRequest::post()
-                .uri("/password-reset")
-                .set_form([("token", token.as_str()), ("password", "新密码新密码123"), ("confirm", "新密码新密码123")]),
-        )
+        .raw(TestRequest::post().uri("/password-reset").set_form([
+            ("token", token.as_str()),
+            ("password", "新密码新密码123"),
+            ("confirm", "新密码新密码123"),
+        ]))
         .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.as_str().unwrap().contains("密码已重置"));
     for s in [&b, &b2] {
-        assert_eq!(app.call_as(None, s.get("/api/v1/me")).await.0, 401, "every session ends");
+        assert_eq!(
+            app.call_as(None, s.get("/api/v1/me")).await.0,
+            401,
+            "every session ends"
+        );
     }
     assert_eq!(login(&app, "zhangsan", "新密码新密码123").await.0, 200);
 
@@ -420,12 +485,27 @@ async fn a_reset_link_works_once_before_it_expires_and_ends_every_session() {
                 .set_json(json!({ "token": token, "password": "又一个新密码123" })),
         )
         .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_reset_link")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_reset_link"))
+    );
 
     // A newer link replaces an older one, and a link expires after a day.
-    let (_, first) = app.post(&format!("/api/v1/users/{id}/reset-link"), json!({})).await;
-    let (_, second) = app.post(&format!("/api/v1/users/{id}/reset-link"), json!({})).await;
-    let token_of = |v: &Value| v["url"].as_str().unwrap().rsplit_once("token=").unwrap().1.to_owned();
+    let (_, first) = app
+        .post(&format!("/api/v1/users/{id}/reset-link"), json!({}))
+        .await;
+    let (_, second) = app
+        .post(&format!("/api/v1/users/{id}/reset-link"), json!({}))
+        .await;
+    let token_of = |v: &Value| {
+        v["url"]
+            .as_str()
+            .unwrap()
+            .rsplit_once("token=")
+            .unwrap()
+            .1
+            .to_owned()
+    };
     let reset = |token: String| {
         TestRequest::post()
             .uri("/api/v1/password-reset")
@@ -439,23 +519,30 @@ async fn a_reset_link_works_once_before_it_expires_and_ends_every_session() {
         .await;
     assert_eq!(status, 400);
     assert!(page.as_str().unwrap().contains("已过期"));
-    assert_eq!(login(&app, "zhangsan", "新密码新密码123").await.0, 200, "still the last password");
+    assert_eq!(
+        login(&app, "zhangsan", "新密码新密码123").await.0,
+        200,
+        "still the last password"
+    );
 }
 
 #[actix_rt::test]
 async fn the_setup_token_creates_the_first_admin_once() {
     let app = TestApp::new();
     let form = |token: &str| {
-        TestRequest::post().uri("/api/v1/setup").set_json(
-            json!({ "setup_token": token, "username": "chief", "password": PASSWORD }),
-        )
+        TestRequest::post()
+            .uri("/api/v1/setup")
+            .set_json(json!({ "setup_token": token, "username": "chief", "password": PASSWORD }))
     };
     let (status, _) = app.call_as(None, form("anything")).await;
     assert_eq!(status, 403, "no token armed: setup is closed");
 
     let token = app.state.arm_setup_token();
     let (status, body) = app.call_as(None, form("wrong")).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("setup_refused")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("setup_refused"))
+    );
     // An admin already exists (the test's `office`), so even the right token is refused.
     let (status, _) = app.call_as(None, form(&token)).await;
     assert_eq!(status, 403);
@@ -467,7 +554,9 @@ async fn the_setup_token_creates_the_first_admin_once() {
         use diesel::prelude::*;
         let mut conn = fresh.conn();
         let conn: &mut huanjie::db::DbConnection = &mut conn;
-        diesel::delete(huanjie::db::schema::user_roles::table).execute(conn).unwrap();
+        diesel::delete(huanjie::db::schema::user_roles::table)
+            .execute(conn)
+            .unwrap();
     }
     let token = fresh.state.arm_setup_token();
     let (status, body) = fresh.call_as(None, form(&token)).await;
@@ -486,7 +575,11 @@ async fn every_response_carries_the_security_headers() {
         TestRequest::get().uri("/nowhere"),
     ] {
         let (_, headers, _) = app.raw(req).await;
-        let csp = headers.get("content-security-policy").unwrap().to_str().unwrap();
+        let csp = headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap();
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"));
         assert_eq!(headers.get("x-frame-options").unwrap(), "DENY");
         assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
@@ -501,7 +594,10 @@ async fn oversized_bodies_and_paths_in_file_names_are_refused() {
     let (status, body) = app
         .post("/api/v1/units", json!({ "level": "township", "name": big }))
         .await;
-    assert_eq!((status, body["code"].as_str()), (413, Some("payload_too_large")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
     let (status, _) = app
         .call(
             TestRequest::post()
@@ -515,15 +611,27 @@ async fn oversized_bodies_and_paths_in_file_names_are_refused() {
             TestRequest::post()
                 .uri("/password-reset")
                 .insert_header(("content-type", "application/x-www-form-urlencoded"))
-                .set_payload(format!("token={}&password=x&confirm=x", "a".repeat(64 * 1024))),
+                .set_payload(format!(
+                    "token={}&password=x&confirm=x",
+                    "a".repeat(64 * 1024)
+                )),
         )
         .await;
     assert_eq!(status, 413);
 
     let table = common::fixture("hewan-17-villages.csv");
-    for name in ["../../etc/passwd.csv", "..\\hewan.csv", "sub/hewan.csv", "/etc/hewan.csv"] {
+    for name in [
+        "../../etc/passwd.csv",
+        "..\\hewan.csv",
+        "sub/hewan.csv",
+        "/etc/hewan.csv",
+    ] {
         let (status, body) = app.upload("?township=河湾乡", name, &table).await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_file_name")), "{name}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_file_name")),
+            "{name}"
+        );
     }
     assert_eq!(app.count("units"), 0);
     let (status, _) = app.upload("?township=河湾乡", "三包表.csv", &table).await;
@@ -547,39 +655,65 @@ async fn accounts_are_the_office_s_and_the_last_admin_stays() {
 
     for (form, field) in [
         (json!({ "username": "a b", "roles": [] }), "username"),
-        (json!({ "username": "ok", "roles": [{ "role": "leader" }] }), "roles[0].unit_id"),
-        (json!({ "username": "ok", "roles": [{ "role": "admin", "unit_id": town.id }] }), "roles[0].unit_id"),
-        (json!({ "username": "ok", "roles": [{ "role": "boss" }] }), "roles[0].role"),
-        (json!({ "username": "ok", "password": "short", "roles": [] }), "password"),
+        (
+            json!({ "username": "ok", "roles": [{ "role": "leader" }] }),
+            "roles[0].unit_id",
+        ),
+        (
+            json!({ "username": "ok", "roles": [{ "role": "admin", "unit_id": town.id }] }),
+            "roles[0].unit_id",
+        ),
+        (
+            json!({ "username": "ok", "roles": [{ "role": "boss" }] }),
+            "roles[0].role",
+        ),
+        (
+            json!({ "username": "ok", "password": "short", "roles": [] }),
+            "password",
+        ),
     ] {
         let (status, body) = app.post("/api/v1/users", form.clone()).await;
         assert_eq!(status, 422, "{form}: {body}");
         assert_eq!(body["details"][0]["field"], field, "{body}");
     }
     let (status, _) = app
-        .post("/api/v1/users", json!({ "username": "hanjiaxing", "roles": [] }))
+        .post(
+            "/api/v1/users",
+            json!({ "username": "hanjiaxing", "roles": [] }),
+        )
         .await;
     assert_eq!(status, 409);
 
     let leader = browser(&app, "hanjiaxing").await;
     let (status, _) = app
-        .call_as(None, leader.post("/api/v1/users", json!({ "username": "x", "roles": [] })))
+        .call_as(
+            None,
+            leader.post("/api/v1/users", json!({ "username": "x", "roles": [] })),
+        )
         .await;
     assert_eq!(status, 403);
 
     // The office cannot lock itself out.
     let (_, me) = app.get("/api/v1/me").await;
     let office = me["user"]["id"].as_str().unwrap();
-    let (status, body) = app.post(&format!("/api/v1/users/{office}/deactivate"), json!({})).await;
+    let (status, body) = app
+        .post(&format!("/api/v1/users/{office}/deactivate"), json!({}))
+        .await;
     assert_eq!((status, body["code"].as_str()), (409, Some("last_admin")));
     let (status, _) = app
-        .call(TestRequest::put().uri(&format!("/api/v1/users/{office}/roles")).set_json(json!({ "roles": [] })))
+        .call(
+            TestRequest::put()
+                .uri(&format!("/api/v1/users/{office}/roles"))
+                .set_json(json!({ "roles": [] })),
+        )
         .await;
     assert_eq!(status, 409);
     assert_eq!(app.get("/api/v1/me").await.0, 200);
 
     // Deactivating a user ends their sessions at once.
-    let (status, _) = app.post(&format!("/api/v1/users/{leader_id}/deactivate"), json!({})).await;
+    let (status, _) = app
+        .post(&format!("/api/v1/users/{leader_id}/deactivate"), json!({}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(app.call_as(None, leader.get("/api/v1/me")).await.0, 401);
 }

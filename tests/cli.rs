@@ -29,7 +29,14 @@ fn office_token(dir: &std::path::Path, db_args: &[&str]) -> String {
     let mut child = binary()
         .current_dir(dir)
         .args(db_args)
-        .args(["user", "create", "--admin", "--username", "office", "--password-stdin"])
+        .args([
+            "user",
+            "create",
+            "--admin",
+            "--username",
+            "office",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -523,7 +530,10 @@ fn production_refuses_to_start_without_a_session_key() {
     let err = text(&out.stderr);
     assert!(err.contains("session_key"), "{err}");
     assert!(err.contains("huanjie gen-key"), "{err}");
-    assert!(!data.path().join("data/huanjie.db").exists(), "refused before touching data");
+    assert!(
+        !data.path().join("data/huanjie.db").exists(),
+        "refused before touching data"
+    );
 
     let out = binary().arg("gen-key").output().unwrap();
     let key = text(&out.stdout).trim().to_owned();
@@ -538,7 +548,13 @@ fn the_first_start_prints_a_setup_token_and_users_come_from_the_command_line() {
     let port = free_port();
     let mut child = binary()
         .current_dir(data.path())
-        .args(["--database-url", &db_url, "serve", "--bind", &format!("127.0.0.1:{port}")])
+        .args([
+            "--database-url",
+            &db_url,
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -550,7 +566,10 @@ fn the_first_start_prints_a_setup_token_and_users_come_from_the_command_line() {
     let mut token = None;
     while let Some(Ok(line)) = lines.next() {
         if line.contains("一次性初始化口令") {
-            token = lines.next().and_then(|l| l.ok()).map(|l| l.trim().to_owned());
+            token = lines
+                .next()
+                .and_then(|l| l.ok())
+                .map(|l| l.trim().to_owned());
             break;
         }
     }
@@ -559,36 +578,55 @@ fn the_first_start_prints_a_setup_token_and_users_come_from_the_command_line() {
     while http_get(port, "/healthz").is_none() {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let body = format!(
-        r#"{{"setup_token":"{token}","username":"office","password":"换届办公室2026"}}"#
-    );
+    let body =
+        format!(r#"{{"setup_token":"{token}","username":"office","password":"换届办公室2026"}}"#);
     let (status, answer) = http_post_json(port, "/api/v1/setup", &body).unwrap();
     assert_eq!(status, 201, "{answer}");
     let (status, _) = http_post_json(port, "/api/v1/setup", &body).unwrap();
     assert_eq!(status, 403, "the setup token works once");
 
     // More users from the command line: roles by unit name, a reset link instead of a password.
-    let table = format!("{}/tests/fixtures/hewan-17-villages.csv", env!("CARGO_MANIFEST_DIR"));
+    let table = format!(
+        "{}/tests/fixtures/hewan-17-villages.csv",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let out = huanjie(&url, &["import", &table, "--township", "河湾乡"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = huanjie(
         &url,
-        &["user", "create", "--username", "hanjiaxing", "--person", "韩家兴", "--role", "leader:第一选区"],
+        &[
+            "user",
+            "create",
+            "--username",
+            "hanjiaxing",
+            "--person",
+            "韩家兴",
+            "--role",
+            "leader:第一选区",
+        ],
     );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.contains("leader:第一选区"), "{stdout}");
     assert!(stdout.contains("/password-reset?token="), "{stdout}");
-    let out = huanjie(&url, &["user", "create", "--username", "x", "--role", "leader"]);
+    let out = huanjie(
+        &url,
+        &["user", "create", "--username", "x", "--role", "leader"],
+    );
     assert!(!out.status.success(), "a leader needs a unit");
     let out = huanjie(&url, &["user", "list"]);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("office") && stdout.contains("韩家兴"), "{stdout}");
+    assert!(
+        stdout.contains("office") && stdout.contains("韩家兴"),
+        "{stdout}"
+    );
 }
 
 fn http_post_json(port: u16, path: &str, body: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     write!(
         stream,
         "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

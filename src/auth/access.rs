@@ -50,7 +50,10 @@ impl Access {
             return Ok(Access::build(identity, None, &[]));
         }
         let tree = UnitTree::load(conn)?;
-        let held: Vec<String> = match (&identity.user.person_id, identity.grants.iter().any(|g| g.role == Role::Cadre)) {
+        let held: Vec<String> = match (
+            &identity.user.person_id,
+            identity.grants.iter().any(|g| g.role == Role::Cadre),
+        ) {
             (Some(person), true) => assignments::table
                 .filter(assignments::person_id.eq(person))
                 .filter(assignments::active.eq(true))
@@ -124,7 +127,12 @@ impl Access {
             .roots
             .iter()
             .filter_map(|r| tree.find(r))
-            .map(|i| tree.chain(i).into_iter().map(|a| tree.id(a).to_owned()).collect())
+            .map(|i| {
+                tree.chain(i)
+                    .into_iter()
+                    .map(|a| tree.id(a).to_owned())
+                    .collect()
+            })
             .collect();
         access
     }
@@ -132,7 +140,10 @@ impl Access {
     /// A campaign is visible to whoever reads its root or a unit below it.
     pub fn can_see_campaign(&self, root_unit_id: &str) -> bool {
         self.can_read_unit(root_unit_id)
-            || self.root_chains.iter().any(|c| c.iter().any(|u| u == root_unit_id))
+            || self
+                .root_chains
+                .iter()
+                .any(|c| c.iter().any(|u| u == root_unit_id))
     }
 
     /// The caller's roots that lie inside a campaign rooted at `root_unit_id`.
@@ -188,7 +199,9 @@ impl Access {
         if self.can_manage_unit(unit_id) {
             Ok(())
         } else {
-            Err(AppError::forbidden(format!("无权在单元 {unit_id} 安排或改派任务")))
+            Err(AppError::forbidden(format!(
+                "无权在单元 {unit_id} 安排或改派任务"
+            )))
         }
     }
 
@@ -211,7 +224,10 @@ impl Access {
     /// Tick off, reopen, comment.
     pub fn require_work_task(&self, task: &Task) -> Result<(), AppError> {
         self.require_read_task(task)?;
-        if self.admin || self.work.contains(&task.unit_id) || (self.works_own_tasks && self.owns(task)) {
+        if self.admin
+            || self.work.contains(&task.unit_id)
+            || (self.works_own_tasks && self.owns(task))
+        {
             Ok(())
         } else {
             Err(AppError::forbidden("只读权限: 不能办理这个任务"))
@@ -224,7 +240,9 @@ impl Access {
         if self.can_manage_unit(&task.unit_id) {
             Ok(())
         } else {
-            Err(AppError::forbidden("只有包片领导或管理员可以改派、跳过或取消任务"))
+            Err(AppError::forbidden(
+                "只有包片领导或管理员可以改派、跳过或取消任务",
+            ))
         }
     }
 }
@@ -236,7 +254,14 @@ mod tests {
 
     fn tree() -> UnitTree {
         let row = |id: &str, parent: Option<&str>, level: &str| {
-            (id.to_owned(), parent.map(str::to_owned), level.to_owned(), id.to_owned(), None, true)
+            (
+                id.to_owned(),
+                parent.map(str::to_owned),
+                level.to_owned(),
+                id.to_owned(),
+                None,
+                true,
+            )
         };
         UnitTree::from_rows(vec![
             row("乡", None, "township"),
@@ -249,7 +274,10 @@ mod tests {
     }
 
     fn identity(grants: &[(Role, Option<&str>)], person: Option<&str>) -> Identity {
-        let now = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 10, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
         Identity {
             user: crate::auth::User {
                 id: "u".into(),
@@ -275,7 +303,11 @@ mod tests {
 
     #[test]
     fn a_leader_manages_their_district_and_nothing_beside_it() {
-        let a = Access::build(&identity(&[(Role::Leader, Some("一片"))], None), Some(&tree()), &[]);
+        let a = Access::build(
+            &identity(&[(Role::Leader, Some("一片"))], None),
+            Some(&tree()),
+            &[],
+        );
         assert!(a.can_read_unit("甲村一组"));
         assert!(a.can_manage_unit("甲村"));
         assert!(!a.can_read_unit("乙村"));
@@ -289,7 +321,11 @@ mod tests {
 
     #[test]
     fn a_cadre_works_where_their_person_holds_roles_and_manages_nothing() {
-        let a = Access::build(&identity(&[(Role::Cadre, None)], Some("李四")), Some(&tree()), &["甲村".into()]);
+        let a = Access::build(
+            &identity(&[(Role::Cadre, None)], Some("李四")),
+            Some(&tree()),
+            &["甲村".into()],
+        );
         assert!(a.can_read_unit("甲村"));
         assert!(a.can_read_unit("甲村一组"));
         assert!(!a.can_read_unit("乙村"));
@@ -299,7 +335,11 @@ mod tests {
 
     #[test]
     fn held_units_count_only_for_the_cadre_role() {
-        let a = Access::build(&identity(&[(Role::Observer, Some("二片"))], Some("李四")), Some(&tree()), &["甲村".into()]);
+        let a = Access::build(
+            &identity(&[(Role::Observer, Some("二片"))], Some("李四")),
+            Some(&tree()),
+            &["甲村".into()],
+        );
         assert!(!a.can_read_unit("甲村"));
         assert!(a.can_read_unit("乙村"));
         assert!(a.work.is_empty());
@@ -308,7 +348,10 @@ mod tests {
     #[test]
     fn nested_roots_collapse_to_the_outer_one() {
         let a = Access::build(
-            &identity(&[(Role::Observer, Some("乡")), (Role::Leader, Some("甲村"))], None),
+            &identity(
+                &[(Role::Observer, Some("乡")), (Role::Leader, Some("甲村"))],
+                None,
+            ),
             Some(&tree()),
             &[],
         );

@@ -75,8 +75,12 @@ pub struct Grant {
 #[derive(Debug, Clone)]
 pub enum Via {
     /// A browser session; the hash identifies it for logout and password changes.
-    Session { token_hash: String },
-    Token { id: String },
+    Session {
+        token_hash: String,
+    },
+    Token {
+        id: String,
+    },
 }
 
 /// An authenticated user with their roles, as loaded for one request.
@@ -89,7 +93,11 @@ pub struct Identity {
 
 impl Identity {
     /// Loads an active user and their roles; `None` if the account is gone or disabled.
-    pub fn load(conn: &mut DbConnection, user_id: &str, via: Via) -> Result<Option<Identity>, AppError> {
+    pub fn load(
+        conn: &mut DbConnection,
+        user_id: &str,
+        via: Via,
+    ) -> Result<Option<Identity>, AppError> {
         let user: Option<User> = crate::db::schema::users::table
             .find(user_id)
             .filter(crate::db::schema::users::active.eq(true))

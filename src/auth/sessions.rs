@@ -18,7 +18,11 @@ pub const ABSOLUTE: Duration = Duration::days(30);
 const TOUCH_EVERY: Duration = Duration::minutes(5);
 
 /// Starts a session; returns the token for the cookie.
-pub fn create(conn: &mut DbConnection, user_id: &str, now: NaiveDateTime) -> Result<String, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<String, AppError> {
     let token = secret::new_token();
     diesel::insert_into(sessions::table)
         .values((
@@ -33,7 +37,11 @@ pub fn create(conn: &mut DbConnection, user_id: &str, now: NaiveDateTime) -> Res
 }
 
 /// The user of a live session, by the token's hash.
-pub fn lookup(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> Result<Option<String>, AppError> {
+pub fn lookup(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<String>, AppError> {
     let row: Option<(String, NaiveDateTime)> = sessions::table
         .find(token_hash)
         .filter(sessions::revoked_at.is_null())
@@ -53,7 +61,11 @@ pub fn lookup(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> 
     Ok(Some(user_id))
 }
 
-pub fn revoke(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> Result<(), AppError> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     diesel::update(sessions::table.find(token_hash))
         .filter(sessions::revoked_at.is_null())
         .set(sessions::revoked_at.eq(now))

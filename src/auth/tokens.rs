@@ -54,11 +54,17 @@ pub fn create(
     let name = form.name.trim().to_owned();
     let mut errors = Vec::new();
     if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "请填写令牌名称 (最多 100 个字符), 例如 \"手机\""));
+        errors.push(FieldError::new(
+            "name",
+            "请填写令牌名称 (最多 100 个字符), 例如 \"手机\"",
+        ));
     }
     if let Some(d) = form.expires_in_days {
         if !(1..=3660).contains(&d) {
-            errors.push(FieldError::new("expires_in_days", "应为 1 到 3660 之间的天数"));
+            errors.push(FieldError::new(
+                "expires_in_days",
+                "应为 1 到 3660 之间的天数",
+            ));
         }
     }
     if !errors.is_empty() {
@@ -78,7 +84,15 @@ pub fn create(
             ))
             .execute(conn)?;
         let token = get(conn, &id)?;
-        audit::record(conn, ctx, "token.created", "api_token", &id, None::<&()>, Some(&token))?;
+        audit::record(
+            conn,
+            ctx,
+            "token.created",
+            "api_token",
+            &id,
+            None::<&()>,
+            Some(&token),
+        )?;
         Ok(CreatedToken { token, secret })
     })
 }
@@ -100,27 +114,51 @@ pub fn list(conn: &mut DbConnection, user_id: &str) -> Result<Vec<ApiToken>, App
         .load(conn)?)
 }
 
-pub fn revoke(conn: &mut DbConnection, ctx: &WriteContext, token: &ApiToken) -> Result<ApiToken, AppError> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    ctx: &WriteContext,
+    token: &ApiToken,
+) -> Result<ApiToken, AppError> {
     conn.transaction(|conn| {
         diesel::update(api_tokens::table.find(&token.id))
             .filter(api_tokens::revoked_at.is_null())
             .set(api_tokens::revoked_at.eq(ctx.at))
             .execute(conn)?;
         let after = get(conn, &token.id)?;
-        audit::record(conn, ctx, "token.revoked", "api_token", &token.id, Some(token), Some(&after))?;
+        audit::record(
+            conn,
+            ctx,
+            "token.revoked",
+            "api_token",
+            &token.id,
+            Some(token),
+            Some(&after),
+        )?;
         Ok(after)
     })
 }
 
 /// The (user, token id) of a live token held by an active user.
-pub fn lookup(conn: &mut DbConnection, secret: &str, now: NaiveDateTime) -> Result<Option<(String, String)>, AppError> {
+pub fn lookup(
+    conn: &mut DbConnection,
+    secret: &str,
+    now: NaiveDateTime,
+) -> Result<Option<(String, String)>, AppError> {
     let row: Option<(String, String, Option<NaiveDateTime>)> = api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(secret::token_hash(secret)))
         .filter(api_tokens::revoked_at.is_null())
-        .filter(api_tokens::expires_at.is_null().or(api_tokens::expires_at.gt(now)))
+        .filter(
+            api_tokens::expires_at
+                .is_null()
+                .or(api_tokens::expires_at.gt(now)),
+        )
         .filter(users::active.eq(true))
-        .select((api_tokens::user_id, api_tokens::id, api_tokens::last_used_at))
+        .select((
+            api_tokens::user_id,
+            api_tokens::id,
+            api_tokens::last_used_at,
+        ))
         .first(conn)
         .optional()?;
     let Some((user_id, id, last_used)) = row else {

@@ -103,7 +103,11 @@ pub fn grants(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Grant>, AppE
         .left_join(units::table.on(units::id.nullable().eq(user_roles::unit_id)))
         .filter(user_roles::user_id.eq(user_id))
         .order((user_roles::role.asc(), units::name.asc()))
-        .select((user_roles::role, user_roles::unit_id, units::name.nullable()))
+        .select((
+            user_roles::role,
+            user_roles::unit_id,
+            units::name.nullable(),
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
@@ -160,7 +164,10 @@ pub fn admin_exists(conn: &mut DbConnection) -> Result<bool, AppError> {
 
 /// Checks the grants against the unit table: admin takes no unit, leader and observer need one,
 /// a cadre may have one (or rely on the units their person holds 三包 roles on).
-fn check_grants(conn: &mut DbConnection, forms: &[GrantForm]) -> Result<Vec<(Role, Option<String>)>, AppError> {
+fn check_grants(
+    conn: &mut DbConnection,
+    forms: &[GrantForm],
+) -> Result<Vec<(Role, Option<String>)>, AppError> {
     let mut errors = Vec::new();
     let mut out: Vec<(Role, Option<String>)> = Vec::new();
     for (i, g) in forms.iter().enumerate() {
@@ -172,7 +179,11 @@ fn check_grants(conn: &mut DbConnection, forms: &[GrantForm]) -> Result<Vec<(Rol
                 continue;
             }
         };
-        let unit = g.unit_id.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        let unit = g
+            .unit_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
         match (role, unit) {
             (Role::Admin, Some(_)) => errors.push(FieldError::new(
                 format!("{field}.unit_id"),
@@ -250,17 +261,17 @@ pub fn create(
         }
         if let Some(p) = &form.person_id {
             crate::org::people::get(conn, p).map_err(|_| {
-                AppError::validation(vec![FieldError::new("person_id", format!("人员 {p} 不存在"))])
+                AppError::validation(vec![FieldError::new(
+                    "person_id",
+                    format!("人员 {p} 不存在"),
+                )])
             })?;
             let taken: i64 = users::table
                 .filter(users::person_id.eq(p))
                 .count()
                 .get_result(conn)?;
             if taken > 0 {
-                return Err(AppError::conflict(
-                    "duplicate",
-                    "这个人员已经有账号了",
-                ));
+                return Err(AppError::conflict("duplicate", "这个人员已经有账号了"));
             }
         }
         let id = uuid::Uuid::now_v7().to_string();
@@ -278,7 +289,15 @@ pub fn create(
             .execute(conn)?;
         replace_grants(conn, ctx, &id, &grants)?;
         let created = load_view(conn, &id)?;
-        audit::record(conn, ctx, "user.created", "user", &id, None::<&()>, Some(&created))?;
+        audit::record(
+            conn,
+            ctx,
+            "user.created",
+            "user",
+            &id,
+            None::<&()>,
+            Some(&created),
+        )?;
         Ok(created)
     })
 }
@@ -296,7 +315,15 @@ pub fn set_roles(
         replace_grants(conn, ctx, user_id, &grants)?;
         refuse_losing_the_last_admin(conn)?;
         let after = load_view(conn, user_id)?;
-        audit::record(conn, ctx, "user.roles_changed", "user", user_id, Some(&before.roles), Some(&after.roles))?;
+        audit::record(
+            conn,
+            ctx,
+            "user.roles_changed",
+            "user",
+            user_id,
+            Some(&before.roles),
+            Some(&after.roles),
+        )?;
         Ok(after)
     })
 }
@@ -329,8 +356,20 @@ pub fn set_active(
             super::sessions::revoke_all(conn, user_id, None, ctx.at)?;
         }
         let after = load_view(conn, user_id)?;
-        let action = if active { "user.activated" } else { "user.deactivated" };
-        audit::record(conn, ctx, action, "user", user_id, Some(&before), Some(&after.user))?;
+        let action = if active {
+            "user.activated"
+        } else {
+            "user.deactivated"
+        };
+        audit::record(
+            conn,
+            ctx,
+            action,
+            "user",
+            user_id,
+            Some(&before),
+            Some(&after.user),
+        )?;
         Ok(after)
     })
 }
@@ -365,7 +404,11 @@ pub fn set_password(
 }
 
 /// Active sessions of a user, for tests and the admin's view.
-pub fn session_count(conn: &mut DbConnection, user_id: &str, now: NaiveDateTime) -> Result<i64, AppError> {
+pub fn session_count(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<i64, AppError> {
     Ok(sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())

@@ -70,7 +70,6 @@ pub struct Task {
     pub updated_at: NaiveDateTime,
 }
 
-
 fn as_json<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
     let value: Value = v
         .as_deref()

@@ -22,7 +22,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 pub fn pages(cfg: &mut web::ServiceConfig) {
     cfg.route("/password-reset", web::get().to(super::pages::reset_form))
-        .route("/password-reset", web::post().to(super::pages::reset_submit));
+        .route(
+            "/password-reset",
+            web::post().to(super::pages::reset_submit),
+        );
 }
 
 #[derive(Deserialize)]
@@ -158,10 +161,9 @@ async fn change_password(
     )
     .await
     .map_err(|e| match e.code {
-        "login_failed" => AppError::validation(vec![FieldError::new(
-            "current_password",
-            "当前密码不正确",
-        )]),
+        "login_failed" => {
+            AppError::validation(vec![FieldError::new("current_password", "当前密码不正确")])
+        }
         _ => e,
     })?;
     let hash = hash_off_thread(form.new_password).await?;

@@ -95,7 +95,10 @@ fn check_file_name(name: &str) -> Result<(), AppError> {
     if bad {
         return Err(AppError::bad_request(
             "invalid_file_name",
-            format!("文件名 \"{}\" 不能包含路径 (/ \\ ..) 或控制字符", name.escape_debug()),
+            format!(
+                "文件名 \"{}\" 不能包含路径 (/ \\ ..) 或控制字符",
+                name.escape_debug()
+            ),
         ));
     }
     Ok(())

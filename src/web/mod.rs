@@ -9,8 +9,8 @@ mod events;
 mod imports;
 mod pages;
 mod people;
-mod tasks;
 mod security;
+mod tasks;
 mod units;
 mod users;
 mod workflows;
@@ -25,12 +25,12 @@ use serde_json::json;
 
 use crate::audit::WriteContext;
 use crate::auth::Access;
-pub use auth::Caller;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Pool;
 use crate::error::AppError;
 use crate::pagination::PageRequest;
+pub use auth::Caller;
 
 /// Bound on JSON request bodies; the API's largest body is a short form.
 pub const JSON_LIMIT: usize = 256 * 1024;

@@ -32,7 +32,11 @@ fn registry() -> &'static Handlebars<'static> {
     })
 }
 
-fn render(status: actix_web::http::StatusCode, name: &str, data: serde_json::Value) -> HttpResponse {
+fn render(
+    status: actix_web::http::StatusCode,
+    name: &str,
+    data: serde_json::Value,
+) -> HttpResponse {
     match registry().render(name, &data) {
         Ok(html) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")

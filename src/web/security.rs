@@ -21,7 +21,10 @@ fn security_headers(https: bool) -> DefaultHeaders {
         // Reset links carry their token in the URL; it must not travel on in a Referer.
         .add(("Referrer-Policy", "no-referrer"))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
         // Election data and personal contacts: nothing is kept by shared caches or the browser.
         .add(("Cache-Control", "no-store"));
     if https {

@@ -37,7 +37,12 @@ enum Need {
     Manage,
 }
 
-fn task_for(conn: &mut DbConnection, access: &Access, id: &str, need: Need) -> Result<Task, AppError> {
+fn task_for(
+    conn: &mut DbConnection,
+    access: &Access,
+    id: &str,
+    need: Need,
+) -> Result<Task, AppError> {
     let t = task::get(conn, id)?;
     match need {
         Need::Read => access.require_read_task(&t)?,
@@ -48,7 +53,11 @@ fn task_for(conn: &mut DbConnection, access: &Access, id: &str, need: Need) -> R
 }
 
 /// A person named in a request body must be someone the caller can see.
-fn person_in_scope(conn: &mut DbConnection, access: &Access, person_id: &str) -> Result<(), AppError> {
+fn person_in_scope(
+    conn: &mut DbConnection,
+    access: &Access,
+    person_id: &str,
+) -> Result<(), AppError> {
     people::require_visible(conn, access, person_id)
         .map_err(|_| AppError::forbidden(format!("无权把任务交给人员 {person_id}")))
 }
@@ -78,7 +87,9 @@ async fn get(
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now_naive();
     let t = state
-        .db_as(&caller, move |conn, access| task_for(conn, access, &id, Need::Read))
+        .db_as(&caller, move |conn, access| {
+            task_for(conn, access, &id, Need::Read)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(TaskView::new(t, now)))
 }
@@ -177,7 +188,14 @@ async fn skip(
     id: web::Path<String>,
     form: web::Json<ReasonForm>,
 ) -> Result<HttpResponse, AppError> {
-    close(state, caller, id.into_inner(), task::SKIPPED, form.into_inner()).await
+    close(
+        state,
+        caller,
+        id.into_inner(),
+        task::SKIPPED,
+        form.into_inner(),
+    )
+    .await
 }
 
 async fn cancel(
@@ -186,7 +204,14 @@ async fn cancel(
     id: web::Path<String>,
     form: web::Json<ReasonForm>,
 ) -> Result<HttpResponse, AppError> {
-    close(state, caller, id.into_inner(), task::CANCELLED, form.into_inner()).await
+    close(
+        state,
+        caller,
+        id.into_inner(),
+        task::CANCELLED,
+        form.into_inner(),
+    )
+    .await
 }
 
 async fn reassign(

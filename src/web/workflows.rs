@@ -1,9 +1,9 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use super::require_admin;
 use super::{AppState, Caller};
 use crate::campaign::catalog::{self, StoreOutcome};
-use super::require_admin;
 use crate::error::AppError;
 use crate::plan::timetable;
 

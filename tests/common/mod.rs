@@ -194,7 +194,9 @@ impl TestApp {
     pub async fn post_as(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
         self.call_as(
             Some(token),
-            test::TestRequest::post().uri(&encode_uri(path)).set_json(body),
+            test::TestRequest::post()
+                .uri(&encode_uri(path))
+                .set_json(body),
         )
         .await
     }
