@@ -575,14 +575,7 @@ fn user_command(
                 roles: grants,
             };
             let created = users::create(conn, &ctx, form, hash)?;
-            let roles: Vec<String> = created
-                .roles
-                .iter()
-                .map(|g| match &g.unit_name {
-                    Some(u) => format!("{}:{u}", g.role.as_str()),
-                    None => g.role.as_str().to_owned(),
-                })
-                .collect();
+            let roles: Vec<String> = created.roles.iter().map(|g| g.label()).collect();
             println!(
                 "已创建用户 {} ({}), 角色: {}",
                 created.user.username,
@@ -599,14 +592,7 @@ fn user_command(
         }
         UserCommand::List => {
             for u in users::list(conn)? {
-                let roles: Vec<String> = u
-                    .roles
-                    .iter()
-                    .map(|g| match &g.unit_name {
-                        Some(unit) => format!("{}:{unit}", g.role.as_str()),
-                        None => g.role.as_str().to_owned(),
-                    })
-                    .collect();
+                let roles: Vec<String> = u.roles.iter().map(|g| g.label()).collect();
                 println!(
                     "{}  {}  {}  {}{}",
                     u.user.id,

@@ -253,23 +253,13 @@ mod tests {
     use crate::auth::{Grant, Via};
 
     fn tree() -> UnitTree {
-        let row = |id: &str, parent: Option<&str>, level: &str| {
-            (
-                id.to_owned(),
-                parent.map(str::to_owned),
-                level.to_owned(),
-                id.to_owned(),
-                None,
-                true,
-            )
-        };
-        UnitTree::from_rows(vec![
-            row("乡", None, "township"),
-            row("一片", Some("乡"), "district"),
-            row("二片", Some("乡"), "district"),
-            row("甲村", Some("一片"), "village"),
-            row("乙村", Some("二片"), "village"),
-            row("甲村一组", Some("甲村"), "group"),
+        UnitTree::from_edges(&[
+            ("乡", None, "township"),
+            ("一片", Some("乡"), "district"),
+            ("二片", Some("乡"), "district"),
+            ("甲村", Some("一片"), "village"),
+            ("乙村", Some("二片"), "village"),
+            ("甲村一组", Some("甲村"), "group"),
         ])
     }
 

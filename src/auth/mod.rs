@@ -71,6 +71,16 @@ pub struct Grant {
     pub unit_name: Option<String>,
 }
 
+impl Grant {
+    /// `leader:第一选区`, or the bare role: the form the command line reads and prints.
+    pub fn label(&self) -> String {
+        match &self.unit_name {
+            Some(unit) => format!("{}:{unit}", self.role.as_str()),
+            None => self.role.as_str().to_owned(),
+        }
+    }
+}
+
 /// How a request proved who it is.
 #[derive(Debug, Clone)]
 pub enum Via {

@@ -80,6 +80,27 @@ impl UnitTree {
         }
     }
 
+    /// A tree from (id, parent, level), with names equal to ids: for unit tests.
+    #[cfg(test)]
+    pub fn from_edges(edges: &[(&str, Option<&str>, &str)]) -> UnitTree {
+        UnitTree::from_rows(
+            edges
+                .iter()
+                .map(|(id, parent, level)| {
+                    let name = id.to_string();
+                    (
+                        name.clone(),
+                        parent.map(str::to_owned),
+                        level.to_string(),
+                        name,
+                        None,
+                        true,
+                    )
+                })
+                .collect(),
+        )
+    }
+
     pub fn find(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
     }
@@ -169,23 +190,13 @@ mod tests {
     use super::*;
 
     fn tree() -> UnitTree {
-        let r = |id: &str, parent: Option<&str>, level: &str| {
-            (
-                id.to_owned(),
-                parent.map(str::to_owned),
-                level.to_owned(),
-                id.to_owned(),
-                None,
-                true,
-            )
-        };
-        UnitTree::from_rows(vec![
-            r("t", None, "township"),
-            r("d", Some("t"), "district"),
-            r("v1", Some("d"), "village"),
-            r("v2", Some("t"), "village"),
-            r("g1", Some("v1"), "group"),
-            r("g2", Some("v1"), "group"),
+        UnitTree::from_edges(&[
+            ("t", None, "township"),
+            ("d", Some("t"), "district"),
+            ("v1", Some("d"), "village"),
+            ("v2", Some("t"), "village"),
+            ("g1", Some("v1"), "group"),
+            ("g2", Some("v1"), "group"),
         ])
     }
 
