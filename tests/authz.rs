@@ -574,8 +574,19 @@ async fn every_route_for_every_role_inside_and_outside_their_units() {
         };
         for &target in targets {
             for who in EVERYONE {
+                let events_before = w.app.count("events");
                 let (status, body) = w.send(who, &case, target).await;
                 let want = expected(case.rule, who, target);
+                // Every write is logged, so an unchanged log shows a refusal changed nothing.
+                if matches!(status, 401 | 403 | 404) {
+                    assert_eq!(
+                        w.app.count("events"),
+                        events_before,
+                        "{} {} {who:?} {target:?} was refused but wrote",
+                        case.method,
+                        case.path
+                    );
+                }
                 checked += 1;
                 if status != want {
                     failures.push(format!(
