@@ -40,6 +40,10 @@ pub struct Access {
     works_own_tasks: bool,
 }
 
+pub fn admin_required() -> AppError {
+    AppError::forbidden("需要管理员权限")
+}
+
 pub fn hidden(entity: &str, id: &str) -> AppError {
     AppError::not_found(entity, id)
 }
@@ -163,7 +167,7 @@ impl Access {
         if self.admin {
             Ok(())
         } else {
-            Err(AppError::forbidden("需要管理员权限"))
+            Err(admin_required())
         }
     }
 

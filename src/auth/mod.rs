@@ -130,6 +130,15 @@ impl Identity {
         self.grants.iter().any(|g| g.role == Role::Admin)
     }
 
+    /// For work that needs no unit scope, only the admin role: decided without the database.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(access::admin_required())
+        }
+    }
+
     pub fn session_hash(&self) -> Option<&str> {
         match &self.via {
             Via::Session { token_hash } => Some(token_hash),

@@ -1,6 +1,8 @@
 //! User accounts and their role grants. A user is usually linked to a person of the 三包 table,
 //! which is how "my tasks" and a cadre's villages are found.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -99,44 +101,66 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Optio
 }
 
 pub fn grants(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Grant>, AppError> {
-    let rows: Vec<(String, Option<String>, Option<String>)> = user_roles::table
+    Ok(grants_of(conn, &[user_id.to_owned()])?
+        .remove(user_id)
+        .unwrap_or_default())
+}
+
+/// The grants of many users in one query, by user id.
+fn grants_of(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<Grant>>, AppError> {
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = user_roles::table
         .left_join(units::table.on(units::id.nullable().eq(user_roles::unit_id)))
-        .filter(user_roles::user_id.eq(user_id))
+        .filter(user_roles::user_id.eq_any(user_ids))
         .order((user_roles::role.asc(), units::name.asc()))
         .select((
+            user_roles::user_id,
             user_roles::role,
             user_roles::unit_id,
             units::name.nullable(),
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(role, unit_id, unit_name)| {
-            Some(Grant {
-                role: Role::parse(&role).ok()?,
+    let mut out: HashMap<String, Vec<Grant>> = HashMap::new();
+    for (user_id, role, unit_id, unit_name) in rows {
+        if let Ok(role) = Role::parse(&role) {
+            out.entry(user_id).or_default().push(Grant {
+                role,
                 unit_id,
                 unit_name,
-            })
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Views of many users with three queries in all, whatever their number.
+fn views(conn: &mut DbConnection, all: Vec<User>) -> Result<Vec<UserView>, AppError> {
+    let ids: Vec<String> = all.iter().map(|u| u.id.clone()).collect();
+    let mut grants = grants_of(conn, &ids)?;
+    let person_ids: Vec<String> = all.iter().filter_map(|u| u.person_id.clone()).collect();
+    let names: HashMap<String, String> = people::table
+        .filter(people::id.eq_any(&person_ids))
+        .select((people::id, people::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(all
+        .into_iter()
+        .map(|user| UserView {
+            has_password: user.password_hash.is_some(),
+            person_name: user.person_id.as_ref().and_then(|p| names.get(p).cloned()),
+            roles: grants.remove(&user.id).unwrap_or_default(),
+            user,
         })
         .collect())
 }
 
 pub fn view(conn: &mut DbConnection, user: User) -> Result<UserView, AppError> {
-    let roles = grants(conn, &user.id)?;
-    let person_name = match &user.person_id {
-        Some(p) => people::table
-            .find(p)
-            .select(people::name)
-            .first(conn)
-            .optional()?,
-        None => None,
-    };
-    Ok(UserView {
-        has_password: user.password_hash.is_some(),
-        person_name,
-        roles,
-        user,
-    })
+    let mut one = views(conn, vec![user])?;
+    one.pop()
+        .ok_or_else(|| AppError::internal("a user view went missing"))
 }
 
 pub fn load_view(conn: &mut DbConnection, id: &str) -> Result<UserView, AppError> {
@@ -149,7 +173,7 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<UserView>, AppError> {
         .order(users::username.asc())
         .select(User::as_select())
         .load(conn)?;
-    all.into_iter().map(|u| view(conn, u)).collect()
+    views(conn, all)
 }
 
 pub fn admin_exists(conn: &mut DbConnection) -> Result<bool, AppError> {

@@ -21,28 +21,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// A campaign as the caller may see it: per-unit anchor overrides outside their units are
-/// dropped.
-fn visible(conn: &mut DbConnection, access: &Access, id: &str) -> Result<Campaign, AppError> {
-    let mut c = campaign::get(conn, id)?;
+/// dropped. `None` if the campaign is not theirs to see.
+fn as_seen_by(access: &Access, mut c: Campaign) -> Option<Campaign> {
     if !access.can_see_campaign(&c.root_unit_id) {
-        return Err(AppError::not_found("选举", id));
+        return None;
     }
     if !access.is_admin() {
         let mut overrides = c.unit_anchors();
         overrides.retain(|unit, _| access.can_read_unit(unit));
         c.unit_anchors_json = serde_json::to_string(&overrides).unwrap_or_else(|_| "{}".into());
     }
-    Ok(c)
+    Some(c)
+}
+
+fn visible(conn: &mut DbConnection, access: &Access, id: &str) -> Result<Campaign, AppError> {
+    as_seen_by(access, campaign::get(conn, id)?).ok_or_else(|| AppError::not_found("选举", id))
 }
 
 async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
     let items = state
         .db_as(&caller, |conn, access| {
-            let all = campaign::list(conn)?;
-            all.into_iter()
-                .filter(|c| access.can_see_campaign(&c.root_unit_id))
-                .map(|c| visible(conn, access, &c.id))
-                .collect::<Result<Vec<_>, _>>()
+            Ok(campaign::list(conn)?
+                .into_iter()
+                .filter_map(|c| as_seen_by(access, c))
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))

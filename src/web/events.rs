@@ -14,11 +14,9 @@ async fn list(
     caller: Caller,
     q: ListQuery<EventFilter>,
 ) -> Result<HttpResponse, AppError> {
+    caller.require_admin()?;
     let page = state
-        .db_as(&caller, move |conn, access| {
-            access.require_admin()?;
-            audit::list(conn, &q.filter, &q.page)
-        })
+        .db(move |conn| audit::list(conn, &q.filter, &q.page))
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }

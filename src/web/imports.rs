@@ -121,7 +121,7 @@ async fn upload(
         return Err(AppError::payload_too_large(UPLOAD_LIMIT));
     }
     // Refuse before reading a byte of a body the caller may not send.
-    super::require_admin(&caller)?;
+    caller.require_admin()?;
     let upload = read_upload(form).await?;
     if let Some(name) = &upload.file_name {
         check_file_name(name)?;
@@ -150,7 +150,7 @@ async fn upload(
 
 /// The whole organisation with every contact: the office's.
 async fn export(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
-    super::require_admin(&caller)?;
+    caller.require_admin()?;
     let text = state.db(|conn| yaml::to_yaml(&yaml::export(conn)?)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/yaml; charset=utf-8")

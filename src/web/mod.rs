@@ -130,15 +130,6 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// For routes that need no unit scope, only the admin role.
-pub fn require_admin(caller: &Caller) -> Result<(), AppError> {
-    if caller.is_admin() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("需要管理员权限"))
-    }
-}
-
 async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let backend = state.config.database_url.backend_name();
     state

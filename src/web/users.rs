@@ -19,12 +19,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
-    let items = state
-        .db_as(&caller, |conn, access| {
-            access.require_admin()?;
-            users::list(conn)
-        })
-        .await?;
+    caller.require_admin()?;
+    let items = state.db(users::list).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
@@ -33,12 +29,8 @@ async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let user = state
-        .db_as(&caller, move |conn, access| {
-            access.require_admin()?;
-            users::load_view(conn, &id)
-        })
-        .await?;
+    caller.require_admin()?;
+    let user = state.db(move |conn| users::load_view(conn, &id)).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -48,10 +40,8 @@ async fn create(
     form: web::Json<users::NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut form = form.into_inner();
-    // Refuse before spending a password hash on a caller who may not create accounts.
-    state
-        .db_as(&caller, |_, access| access.require_admin())
-        .await?;
+    // Refused before a password hash is spent on a caller who may not create accounts.
+    caller.require_admin()?;
     let hash = match form.password.take() {
         Some(p) => {
             secret::check_new_password(&form.username, &p)?;
@@ -61,10 +51,7 @@ async fn create(
     };
     let ctx = state.write_context(&caller);
     let created = state
-        .db_as(&caller, move |conn, access| {
-            access.require_admin()?;
-            users::create(conn, &ctx, form, hash)
-        })
+        .db(move |conn| users::create(conn, &ctx, form, hash))
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -75,12 +62,10 @@ async fn set_roles(
     id: web::Path<String>,
     form: web::Json<users::RolesForm>,
 ) -> Result<HttpResponse, AppError> {
+    caller.require_admin()?;
     let ctx = state.write_context(&caller);
     let user = state
-        .db_as(&caller, move |conn, access| {
-            access.require_admin()?;
-            users::set_roles(conn, &ctx, &id, form.into_inner())
-        })
+        .db(move |conn| users::set_roles(conn, &ctx, &id, form.into_inner()))
         .await?;
     Ok(HttpResponse::Ok().json(user))
 }
@@ -91,12 +76,10 @@ async fn set_active(
     id: String,
     active: bool,
 ) -> Result<HttpResponse, AppError> {
+    caller.require_admin()?;
     let ctx = state.write_context(&caller);
     let user = state
-        .db_as(&caller, move |conn, access| {
-            access.require_admin()?;
-            users::set_active(conn, &ctx, &id, active)
-        })
+        .db(move |conn| users::set_active(conn, &ctx, &id, active))
         .await?;
     Ok(HttpResponse::Ok().json(user))
 }
@@ -123,13 +106,11 @@ async fn reset_link(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    caller.require_admin()?;
     let ctx = state.write_context(&caller);
     let public_url = state.config.public_url.clone();
     let link = state
-        .db_as(&caller, move |conn, access| {
-            access.require_admin()?;
-            reset::issue(conn, &ctx, &id, &public_url)
-        })
+        .db(move |conn| reset::issue(conn, &ctx, &id, &public_url))
         .await?;
     Ok(HttpResponse::Created().json(link))
 }

@@ -1,7 +1,6 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::require_admin;
 use super::{AppState, Caller};
 use crate::campaign::catalog::{self, StoreOutcome};
 use crate::error::AppError;
@@ -78,7 +77,7 @@ async fn upload(
     caller: Caller,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    require_admin(&caller)?;
+    caller.require_admin()?;
     let ctx = state.write_context(&caller);
     let (stored, outcome) = state
         .db(move |conn| catalog::store(conn, &ctx, "上传的工作流", &body))
